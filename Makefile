@@ -1,0 +1,65 @@
+# tuopin: `make run` and `make test` set up everything they need on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-12)
+export UV_PYTHON_DOWNLOADS := never
+
+DEMO_DB := var/tuopin.db
+DEMO_HOUSEHOLDS ?= 30000
+DEMO_SEED ?= 2019
+
+.PHONY: setup run demo test lint typecheck layers pytest postgres bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade uv
+	$(VENV)/bin/uv pip install -q --python $(PY) -r requirements.lock
+	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
+	rm -f $(VENV)/.installed-*; touch $(STAMP)
+
+setup: $(STAMP)
+
+# Build the demo county once (about 30,000 households, fixed seed), then show it.
+demo: setup
+	@if [ ! -f $(DEMO_DB) ]; then \
+		echo "building the demo county into $(DEMO_DB) ..."; \
+		TUOPIN_DATABASE_URL=sqlite:///$(DEMO_DB) $(VENV)/bin/tuopin init && \
+		TUOPIN_DATABASE_URL=sqlite:///$(DEMO_DB) $(VENV)/bin/tuopin synth \
+			--households $(DEMO_HOUSEHOLDS) --seed $(DEMO_SEED) --into-db \
+			|| { rm -f $(DEMO_DB)*; exit 1; }; \
+	fi
+
+run: demo
+	TUOPIN_DATABASE_URL=sqlite:///$(DEMO_DB) $(VENV)/bin/tuopin summary
+	TUOPIN_DATABASE_URL=sqlite:///$(DEMO_DB) $(VENV)/bin/tuopin regions --depth 4
+
+# PostgreSQL for the store's tests: installed and started if it is not there.
+postgres:
+	@if ! ls /etc/postgresql >/dev/null 2>&1; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; fi
+	@pg_isready -q -h 127.0.0.1 -p 5432 || \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; \
+		echo "PostgreSQL did not start"; exit 1
+
+lint: setup
+	$(VENV)/bin/ruff check src tests scripts bench
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+layers: setup
+	$(VENV)/bin/lint-imports
+
+pytest: setup postgres
+	$(PY) -m pytest -n 2 -q
+
+test: lint typecheck layers pytest
+
+bench: setup postgres
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

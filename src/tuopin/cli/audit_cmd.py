@@ -1,0 +1,53 @@
+"""`tuopin audit verify|log`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from tuopin.cli import context
+from tuopin.cli.output import OutputFormat, render, render_mapping
+from tuopin.services import audit
+
+app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
+
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
+
+
+@app.command("verify")
+def verify(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE) -> None:
+    """Walk the chain; name the first event that was edited, inserted or deleted."""
+    with context.get(ctx).session() as db:
+        report = audit.verify(db)
+    data = {"ok": report.ok, "events": report.events, "broken_at": report.broken_at,
+            "problem": report.problem, "detail": report.detail}
+    if fmt is OutputFormat.TABLE:
+        if report.ok:
+            Console().print(f"audit chain intact: {report.events} events")
+        else:
+            Console().print(f"[red]audit chain broken at event {report.broken_at}[/red] "
+                            f"({report.problem}): {report.detail}")
+    else:
+        render_mapping(data, fmt)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("log")
+def log(
+    ctx: typer.Context,
+    entity: Annotated[str, typer.Option("--entity", help="household, member, regions, ...")],
+    entity_id: Annotated[str | None, typer.Option("--id", help="The record's id.")] = None,
+    limit: Annotated[int, typer.Option("--limit")] = 200,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Show the history of a record (or of every record of a kind)."""
+    with context.get(ctx).session() as db:
+        events = audit.history(db, entity=entity, entity_id=entity_id, limit=limit)
+    rows = [{"id": e.id, "at": e.at, "actor": e.actor, "action": e.action,
+             "entity": e.entity, "entity_id": e.entity_id, "before": e.before,
+             "after": e.after} for e in events]
+    render(rows, fmt, title=f"audit: {entity} {entity_id or ''}",
+           columns=["id", "at", "actor", "action", "entity", "entity_id", "before", "after"])

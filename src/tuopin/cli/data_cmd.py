@@ -1,0 +1,156 @@
+"""Data in and out: `tuopin import|export|template|synth`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tuopin.cli import context
+from tuopin.cli.output import OutputFormat, render, render_mapping
+from tuopin.io import report, template, writers
+from tuopin.io.problems import as_rows
+from tuopin.io.readers import read_file
+from tuopin.io.schema import Kind
+from tuopin.services import exports, imports, synth_load
+from tuopin.storage.scope import Scope
+from tuopin.synth.config import SynthConfig
+from tuopin.synth.generate import generate
+
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
+LangOpt = Annotated[str, typer.Option("--lang", help="Language of messages: zh or en.")]
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+
+
+def import_command(
+    ctx: typer.Context,
+    kind: Annotated[Kind, typer.Argument(help="regions, households, members, surveys, helpers")],
+    file: Annotated[Path, typer.Argument(help="CSV, XLSX or Parquet file.")],
+    lang: LangOpt = "zh",
+    report_file: Annotated[Path | None, typer.Option(
+        "--report", help="Write every problem to this CSV or XLSX file.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only.")] = False,
+    skip_invalid: Annotated[bool, typer.Option(
+        "--skip-invalid", help="Write the good rows; put bad ones in --rejects.")] = False,
+    rejects: Annotated[Path | None, typer.Option(
+        "--rejects", help="Where --skip-invalid puts the bad rows.")] = None,
+    encoding: Annotated[str | None, typer.Option(
+        "--encoding", help="CSV encoding (default: UTF-8, else GB18030).")] = None,
+    sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX sheet name.")] = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Validate a file and write it to the registry: all rows or none."""
+    if skip_invalid and rejects is None:
+        raise typer.BadParameter("--skip-invalid needs --rejects FILE")
+    cli = context.get(ctx)
+    engine = cli.ready_engine()
+    with _progress() as bar:
+        task = bar.add_task(f"import {kind.value}", total=None)
+
+        def tick(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{kind.value}: {stage}", completed=done, total=total)
+
+        result = imports.import_file(
+            engine, kind=kind, path=file, actor=cli.actor, today=cli.today(),
+            encoding=encoding, sheet=sheet, dry_run=dry_run, skip_invalid=skip_invalid,
+            progress=tick,
+        )
+    if result.problems:
+        render(as_rows(result.problems, lang), fmt if fmt is not OutputFormat.TABLE
+               else OutputFormat.TABLE, title=f"{file.name}: {len(result.problems)} problems",
+               columns=["row", "column", "value", "reason"])
+        if report_file:
+            report.write_problems(result.problems, report_file, lang=lang)
+    if skip_invalid and rejects is not None and result.rejected_rows:
+        _write_rejects(file, result, rejects, encoding, sheet, lang)
+    render_mapping({"file": str(file), "kind": kind.value, "rows": result.rows,
+                    "inserted": result.inserted, "updated": result.updated,
+                    "unchanged": result.unchanged, "rejected": len(result.rejected_rows),
+                    "written": result.written, "dry_run": result.dry_run},
+                   fmt if fmt is not OutputFormat.CSV else OutputFormat.TABLE,
+                   title="import")
+    if result.problems and not skip_invalid:
+        raise typer.Exit(1)
+
+
+def _write_rejects(file: Path, result: imports.ImportResult, rejects: Path,
+                   encoding: str | None, sheet: str | None, lang: str) -> None:
+    raw = read_file(file, encoding=encoding, sheet=sheet)
+    wanted = set(result.rejected_rows)
+    numbers = raw.rows.to_pylist()
+    columns = [c.to_pylist() for c in raw.table.columns]
+    rows = [(n, [col[i] for col in columns]) for i, n in enumerate(numbers) if n in wanted]
+    reasons: dict[int, list[str]] = {}
+    for problem in result.problems:
+        reasons.setdefault(problem.row, []).append(f"{problem.column}: {problem.message(lang)}")
+    report.write_rejects(raw.headers, rows, reasons, rejects)
+
+
+def export_command(
+    ctx: typer.Context,
+    kind: Annotated[Kind, typer.Argument(help="What to export.")],
+    out: Annotated[Path, typer.Option("--out", help="Output file.")],
+    fmt: Annotated[str | None, typer.Option(
+        "--format", help="csv, xlsx or parquet (default: from --out).")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Only this region.")] = None,
+) -> None:
+    """Export records in the import format (an export re-imports unchanged)."""
+    with context.get(ctx).session() as db:
+        table = exports.export_table(db, kind=kind, scope=Scope(region))
+    written = writers.write_table(table, out, fmt=writers.detect_format(out, fmt))
+    Console(stderr=True).print(f"{written} {kind.value} rows written to {out}")
+
+
+def template_command(
+    kind: Annotated[Kind, typer.Argument(help="Which import template.")],
+    out: Annotated[Path, typer.Option("--out", help="The .xlsx file to write.")],
+    lang: LangOpt = "zh",
+) -> None:
+    """Write an XLSX import template with headers, dropdowns and an example row."""
+    template.write_template(kind, out, lang=lang)
+    Console(stderr=True).print(f"template written to {out}")
+
+
+def synth_command(
+    ctx: typer.Context,
+    households: Annotated[int, typer.Option("--households", help="How many households.")],
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same bytes.")] = 0,
+    out: Annotated[Path | None, typer.Option("--out", help="Directory for the files.")] = None,
+    file_format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    province: Annotated[str, typer.Option("--province", help="Two-digit code.")] = "62",
+    into_db: Annotated[bool, typer.Option(
+        "--into-db", help="Load straight into the configured database.")] = False,
+) -> None:
+    """Generate a realistic, deterministic synthetic registry."""
+    if out is None and not into_db:
+        raise typer.BadParameter("give --out DIR, --into-db or both")
+    config = SynthConfig(households=households, seed=seed, province=province)
+    cli = context.get(ctx)
+    with _progress() as bar:
+        task = bar.add_task("synth", total=households)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        if out is not None:
+            summary = generate(config, out, fmt=file_format, progress=tick)
+            counts = {k.value: v for k, v in summary.counts.items()}
+        if into_db:
+            bar.update(task, description="load", completed=0)
+            counts = synth_load.load_synthetic(cli.ready_engine(), config=config,
+                                               actor=cli.actor, today=cli.today(), progress=tick)
+    render_mapping(counts, OutputFormat.TABLE, title="synthetic registry")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_command)
+    app.command("export")(export_command)
+    app.command("template")(template_command)
+    app.command("synth")(synth_command)

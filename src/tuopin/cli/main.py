@@ -1,0 +1,70 @@
+"""The `tuopin` command: parse, call one service, render. No business rule lives here."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from tuopin.cli import audit_cmd, data_cmd, registry_cmd
+from tuopin.cli.context import CliContext
+from tuopin.config import Settings
+from tuopin.domain.errors import TuopinError, ValidationFailed
+
+app = typer.Typer(
+    name="tuopin",
+    help="tuopin: targeted poverty alleviation registry, standards, plans and exits.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="Override TUOPIN_DATABASE_URL.")
+    ] = None,
+) -> None:
+    """Settings are built once here and passed down to every command."""
+    settings = Settings()
+    if database_url:
+        settings = settings.model_copy(update={"database_url": database_url})
+    ctx.obj = CliContext(settings=settings, debug=debug)
+
+
+data_cmd.register(app)
+registry_cmd.register(app)
+app.add_typer(audit_cmd.app, name="audit")
+
+
+def main() -> None:
+    """Entry point: one-line errors unless --debug."""
+    debug = "--debug" in sys.argv
+    err = Console(stderr=True)
+    try:
+        app()
+    except ValidationFailed as exc:
+        if debug:
+            raise
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(1)
+    except TuopinError as exc:
+        if debug:
+            raise
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for users
+        if debug:
+            raise
+        err.print(f"[red]error:[/red] {type(exc).__name__}: {exc} (run with --debug for "
+                  "details)", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

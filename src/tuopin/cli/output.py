@@ -1,0 +1,58 @@
+"""Printing results as a table, JSON or CSV: every command that prints a result uses this."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2, default=_plain)
+
+
+def render(rows: Sequence[Mapping[str, Any]], fmt: OutputFormat, *, title: str = "",
+           columns: Sequence[str] | None = None, console: Console | None = None) -> None:
+    """Print ``rows`` in ``fmt``; ``columns`` fixes the order (default: the first row's keys)."""
+    names = list(columns or (rows[0].keys() if rows else []))
+    if fmt is OutputFormat.JSON:
+        sys.stdout.write(to_json([{k: r.get(k) for k in names} for r in rows]) + "\n")
+    elif fmt is OutputFormat.CSV:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(names)
+        writer.writerows([_plain(r.get(k)) for k in names] for r in rows)
+    else:
+        table = Table(title=title or None, show_lines=False)
+        for name in names:
+            table.add_column(name)
+        for r in rows:
+            table.add_row(*["" if r.get(k) is None else str(_plain(r.get(k))) for k in names])
+        (console or Console()).print(table)
+
+
+def render_mapping(data: Mapping[str, Any], fmt: OutputFormat, *, title: str = "") -> None:
+    """Print one record (key/value pairs) in ``fmt``."""
+    if fmt is OutputFormat.JSON:
+        sys.stdout.write(to_json(dict(data)) + "\n")
+        return
+    rows = [{"field": k, "value": v} for k, v in data.items()]
+    render(rows, fmt, title=title, columns=["field", "value"])

@@ -1,0 +1,155 @@
+"""Enumerations of the registry.
+
+Each member's value is the stable id stored in the database and accepted by the importer;
+``title`` is the English msgid that the translation catalog turns into Chinese.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class Titled(StrEnum):
+    """A string enum whose members carry an English title (a catalog msgid)."""
+
+    title: str  # type: ignore[assignment]  # str.title() is shadowed on purpose
+
+    def __new__(cls, value: str, title: str) -> Titled:
+        obj = str.__new__(cls, value)
+        obj._value_ = value
+        obj.title = title
+        return obj
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class RegionLevel(IntEnum):
+    """Level of a 统计用区划代码, numbered from the top."""
+
+    PROVINCE = 1
+    PREFECTURE = 2
+    COUNTY = 3
+    TOWNSHIP = 4
+    VILLAGE = 5
+
+    @property
+    def digits(self) -> int:
+        """How many leading digits of the 12-digit code are significant at this level."""
+        return (2, 4, 6, 9, 12)[self - 1]
+
+    @property
+    def title(self) -> str:
+        return self.name.lower()
+
+
+class Sex(Titled):
+    MALE = "male", "male"
+    FEMALE = "female", "female"
+
+
+class HouseholdStatus(Titled):
+    ORDINARY = "ordinary", "ordinary household"
+    POOR = "poor", "poor household"
+    EXITED = "exited", "exited household"
+    MONITORED = "monitored", "monitored household"
+
+
+class HouseholdCategory(Titled):
+    """建档立卡 household category: 一般 / 低保 / 五保 (特困供养)."""
+
+    GENERAL = "general", "general poor household"
+    DIBAO = "dibao", "minimum-subsistence household"
+    WUBAO = "wubao", "five-guarantee household"
+
+
+class PovertyCause(Titled):
+    """致贫原因, with the registry's numeric codes (DOMAIN.md [an])."""
+
+    ILLNESS = "illness", "illness"
+    DISABILITY = "disability", "disability"
+    SCHOOLING = "schooling", "schooling costs"
+    DISASTER = "disaster", "disaster"
+    LAND = "land", "lack of land"
+    WATER = "water", "lack of water"
+    SKILLS = "skills", "lack of skills"
+    LABOUR = "labour", "lack of labour"
+    CAPITAL = "capital", "lack of capital"
+    TRANSPORT = "transport", "poor transport"
+    DRIVE = "drive", "lack of drive"
+    OTHER = "other", "other"
+
+    @property
+    def code(self) -> int:
+        """The registry's numeric code (1-11, 99 for other)."""
+        return 99 if self is PovertyCause.OTHER else list(PovertyCause).index(self) + 1
+
+
+class Relation(Titled):
+    """Relation to the head of household."""
+
+    HEAD = "head", "head of household"
+    SPOUSE = "spouse", "spouse"
+    CHILD = "child", "child"
+    CHILD_IN_LAW = "child_in_law", "child-in-law"
+    GRANDCHILD = "grandchild", "grandchild"
+    PARENT = "parent", "parent"
+    GRANDPARENT = "grandparent", "grandparent"
+    SIBLING = "sibling", "sibling"
+    OTHER = "other", "other relative"
+
+
+class Education(Titled):
+    NONE = "none", "no schooling"
+    PRESCHOOL = "preschool", "preschool"
+    PRIMARY = "primary", "primary school"
+    JUNIOR = "junior", "junior secondary"
+    SENIOR = "senior", "senior secondary"
+    VOCATIONAL = "vocational", "vocational"
+    TERTIARY = "tertiary", "tertiary"
+
+
+class SchoolingStatus(Titled):
+    """Whether a member is in school (控辍保学)."""
+
+    NOT_SCHOOL_AGE = "not_school_age", "not of school age"
+    IN_SCHOOL = "in_school", "in school"
+    DROPPED_OUT = "dropped_out", "left school"
+    HOME_TAUGHT = "home_taught", "taught at home"
+    GRADUATED = "graduated", "finished school"
+
+
+class Health(Titled):
+    HEALTHY = "healthy", "healthy"
+    CHRONIC = "chronic", "chronic illness"
+    SERIOUS = "serious", "serious illness"
+    DISABLED = "disabled", "disabled"
+
+
+class Labour(Titled):
+    """Labour capacity."""
+
+    SKILLED = "skilled", "skilled labour"
+    ORDINARY = "ordinary", "ordinary labour"
+    WEAK = "weak", "weak labour"
+    LOST = "lost", "lost labour capacity"
+    NONE = "none", "no labour capacity"
+
+
+class HousingGrade(Titled):
+    """住房安全等级 appraisal: C and D are dangerous housing (危房)."""
+
+    A = "A", "grade A (safe)"
+    B = "B", "grade B (basically safe)"
+    C = "C", "grade C (partly dangerous)"
+    D = "D", "grade D (dangerous)"
+
+
+class Role(Titled):
+    ADMIN = "admin", "administrator"
+    COUNTY_OFFICER = "county_officer", "county officer"
+    TOWNSHIP_OFFICER = "township_officer", "township officer"
+    VILLAGE_CADRE = "village_cadre", "village cadre"
+    HELPER = "helper", "helper"
+    VERIFIER = "verifier", "verifier"
+    AUDITOR = "auditor", "auditor"

@@ -1,0 +1,1 @@
+"""Reading and writing registry files: CSV, XLSX, Parquet, templates, reports."""

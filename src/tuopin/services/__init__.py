@@ -1,0 +1,1 @@
+"""Use cases: the only place where storage, analytics, io and domain meet."""

@@ -1,0 +1,84 @@
+"""Reading the registry: summaries, the region tree with counts, households."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tuopin.domain import regions
+from tuopin.domain.enums import RegionLevel
+from tuopin.domain.errors import NotFound
+from tuopin.storage.repositories import RegistryRepository
+from tuopin.storage.scope import Scope
+
+COUNT_KEYS = ("households", "members", "poor", "exited", "monitored")
+
+
+def summary(db: Session, *, scope: Scope) -> dict[str, int]:
+    """How many regions, households, members, surveys and helpers are registered."""
+    repo = RegistryRepository(db, scope)
+    totals = repo.counts()
+    by_status: dict[str, int] = defaultdict(int)
+    for row in repo.village_counts():
+        for key in ("poor", "exited", "monitored"):
+            by_status[key] += int(row._mapping[key] or 0)
+    return {**totals, **{f"{k}_households": v for k, v in by_status.items()}}
+
+
+@dataclass
+class RegionNode:
+    code: str
+    name: str
+    level: int
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_KEYS, 0))
+
+    def as_row(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "level": RegionLevel(self.level).title,
+                **self.counts}
+
+
+def region_tree(db: Session, *, scope: Scope, root: str | None = None,
+                depth: int = 5) -> list[RegionNode]:
+    """Regions in code order with household and member counts rolled up every level."""
+    repo = RegistryRepository(db, scope)
+    nodes = {r.code: RegionNode(r.code, r.name, r.level) for r in repo.regions(root, depth)}
+    for row in repo.village_counts():
+        for code in [*regions.ancestors(row.village_code), row.village_code]:
+            node = nodes.get(code)
+            if node is None:
+                continue
+            for key in COUNT_KEYS:
+                node.counts[key] += int(row._mapping[key] or 0)
+    top = min((n.level for n in nodes.values()), default=1)
+    return [n for n in nodes.values() if n.level < top + depth]
+
+
+def household_detail(db: Session, *, scope: Scope, number: str, today: date) -> dict[str, Any]:
+    """A household with its members, surveys and helpers, as plain data."""
+    repo = RegistryRepository(db, scope)
+    record = repo.household(number)
+    if record is None:
+        raise NotFound(f"household {number} not found")
+    household = {c.key: getattr(record, c.key) for c in record.__table__.columns}
+    members = [
+        {**{c.key: getattr(m, c.key) for c in m.__table__.columns},
+         "age": _age(m.birth_date, today)}
+        for m in record.members
+    ]
+    surveys = [{c.key: getattr(s, c.key) for c in s.__table__.columns} for s in record.surveys]
+    helpers = [dict(r._mapping) for r in repo.helpers_of(record.id)]
+    return {"household": household, "members": members, "surveys": surveys,
+            "helpers": helpers}
+
+
+def _age(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def search(db: Session, *, scope: Scope, text: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Households whose number, member name or ID number matches ``text``."""
+    return [dict(r._mapping) for r in RegistryRepository(db, scope).search(text, limit)]

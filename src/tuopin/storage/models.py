@@ -1,0 +1,212 @@
+"""ORM records of the registry (``*Record``); domain objects and API shapes live elsewhere.
+
+Enum columns store the enum's value (a short English id) as a string so that the same
+rows read the same in SQLite, PostgreSQL, DuckDB and Spark.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import cast
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def table_of(record: type[Base]) -> Table:
+    """The Core table behind a record class (typed, for set-based statements)."""
+    return cast(Table, record.__table__)
+
+
+class RegionRecord(Base):
+    __tablename__ = "region"
+
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    level: Mapped[int] = mapped_column(SmallInteger)
+    parent_code: Mapped[str | None] = mapped_column(
+        ForeignKey("region.code"), index=True, default=None
+    )
+    western: Mapped[bool | None] = mapped_column(Boolean, default=None)
+
+
+class HouseholdRecord(Base):
+    __tablename__ = "household"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    village_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
+    address: Mapped[str | None] = mapped_column(String(200), default=None)
+    status: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(16), default=None)
+    main_cause: Mapped[str | None] = mapped_column(String(16), default=None)
+    other_causes: Mapped[str | None] = mapped_column(String(200), default=None)
+    year_identified: Mapped[int | None] = mapped_column(SmallInteger, default=None)
+    year_exited: Mapped[int | None] = mapped_column(SmallInteger, default=None)
+    phone: Mapped[str | None] = mapped_column(String(20), default=None)
+    bank_account: Mapped[str | None] = mapped_column(String(32), default=None)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    members: Mapped[list[MemberRecord]] = relationship(
+        back_populates="household", order_by="MemberRecord.id"
+    )
+    surveys: Mapped[list[SurveyRecord]] = relationship(
+        back_populates="household", order_by="SurveyRecord.year"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class MemberRecord(Base):
+    __tablename__ = "member"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    sex: Mapped[str] = mapped_column(String(8))
+    birth_date: Mapped[date] = mapped_column(Date)
+    relation: Mapped[str] = mapped_column(String(16))
+    ethnicity: Mapped[str | None] = mapped_column(String(16), default=None)
+    education: Mapped[str | None] = mapped_column(String(16), default=None)
+    schooling_status: Mapped[str | None] = mapped_column(String(16), default=None)
+    health: Mapped[str | None] = mapped_column(String(16), default=None)
+    disability_grade: Mapped[int | None] = mapped_column(SmallInteger, default=None)
+    labour: Mapped[str | None] = mapped_column(String(16), default=None)
+    months_worked_away: Mapped[int | None] = mapped_column(SmallInteger, default=None)
+    medical_insurance: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    critical_illness_insurance: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    pension_insurance: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    dibao: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    phone: Mapped[str | None] = mapped_column(String(20), default=None)
+    deceased_date: Mapped[date | None] = mapped_column(Date, default=None)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    household: Mapped[HouseholdRecord] = relationship(back_populates="members")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class SurveyRecord(Base):
+    """年度信息采集: one household's annual survey."""
+
+    __tablename__ = "survey"
+    __table_args__ = (UniqueConstraint("household_id", "year"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    year: Mapped[int] = mapped_column(SmallInteger, index=True)
+    household_size: Mapped[int] = mapped_column(SmallInteger)
+    wage_income: Mapped[float | None] = mapped_column(Float, default=None)
+    production_income: Mapped[float | None] = mapped_column(Float, default=None)
+    property_income: Mapped[float | None] = mapped_column(Float, default=None)
+    transfer_income: Mapped[float | None] = mapped_column(Float, default=None)
+    production_costs: Mapped[float | None] = mapped_column(Float, default=None)
+    medical_expenses: Mapped[float | None] = mapped_column(Float, default=None)
+    food_secure: Mapped[bool] = mapped_column(Boolean)
+    clothing_secure: Mapped[bool] = mapped_column(Boolean)
+    housing_grade: Mapped[str] = mapped_column(String(1))
+    water_quantity_lpd: Mapped[float | None] = mapped_column(Float, default=None)
+    water_piped: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    water_trip_minutes: Mapped[float | None] = mapped_column(Float, default=None)
+    water_outage_days: Mapped[int | None] = mapped_column(SmallInteger, default=None)
+    water_quality_ok: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    water_scarce_area: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    collected_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    collected_on: Mapped[date | None] = mapped_column(Date, default=None)
+
+    household: Mapped[HouseholdRecord] = relationship(back_populates="surveys")
+
+
+class HelperRecord(Base):
+    """帮扶责任人."""
+
+    __tablename__ = "helper"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    unit: Mapped[str] = mapped_column(String(128))
+    post: Mapped[str | None] = mapped_column(String(64), default=None)
+    phone: Mapped[str | None] = mapped_column(String(20), default=None)
+
+
+class HelperAssignmentRecord(Base):
+    __tablename__ = "helper_assignment"
+    __table_args__ = (UniqueConstraint("helper_id", "household_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    helper_id: Mapped[int] = mapped_column(ForeignKey("helper.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    start_date: Mapped[date | None] = mapped_column(Date, default=None)
+    end_date: Mapped[date | None] = mapped_column(Date, default=None)
+
+
+class UserRecord(Base):
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"), default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[str] = mapped_column(String(32))
+
+
+class AuditEventRecord(Base):
+    """One link of the hash-chained audit trail; see services/audit.py for the hash."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(32))  # ISO 8601 UTC, hashed verbatim
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    before: Mapped[str | None] = mapped_column(Text, default=None)  # canonical JSON
+    after: Mapped[str | None] = mapped_column(Text, default=None)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHeadRecord(Base):
+    """The chain's tip: one row, locked by every append so writers cannot fork the chain."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))

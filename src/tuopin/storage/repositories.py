@@ -1,0 +1,120 @@
+"""Queries of the registry, always through a Scope; services build on these."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from tuopin.storage.models import (
+    HelperAssignmentRecord,
+    HelperRecord,
+    HouseholdRecord,
+    MemberRecord,
+    RegionRecord,
+    SurveyRecord,
+)
+from tuopin.storage.scope import Scope
+
+H, M, R, S = HouseholdRecord, MemberRecord, RegionRecord, SurveyRecord
+
+
+class RegistryRepository:
+    """Read access to regions, households and members inside one scope."""
+
+    def __init__(self, db: Session, scope: Scope) -> None:
+        self.db = db
+        self.scope = scope
+
+    @property
+    def conn(self) -> Connection:
+        return self.db.connection()
+
+    def households_in_scope(self) -> Select:
+        return select(H).where(self.scope.clause(H.village_code))
+
+    def household(self, number: str) -> HouseholdRecord | None:
+        """One household with members and surveys loaded, or None outside the scope."""
+        query = (
+            self.households_in_scope().where(H.number == number)
+            .options(selectinload(H.members), selectinload(H.surveys))
+        )
+        return self.db.execute(query).scalar_one_or_none()
+
+    def search(self, text: str, limit: int = 50) -> Sequence[Any]:
+        """Households matching a number, a member's name or an ID number."""
+        term = text.strip()
+        head = (
+            select(M.household_id, M.name).where(M.relation == "head").subquery("head")
+        )
+        member_hit = select(M.household_id).where(
+            or_(M.name == term, M.id_number == term.upper(), M.name.startswith(term))
+        )
+        query = (
+            select(H.number, H.village_code, H.status, head.c.name.label("head_name"),
+                   R.name.label("village_name"))
+            .outerjoin(head, head.c.household_id == H.id)
+            .outerjoin(R, R.code == H.village_code)
+            .where(self.scope.clause(H.village_code))
+            .where(or_(H.number == term, H.number.startswith(term, autoescape=True),
+                       H.id.in_(member_hit)))
+            .order_by(H.number).limit(limit)
+        )
+        return self.conn.execute(query).all()
+
+    def regions(self, root: str | None, depth: int) -> Sequence[Any]:
+        """Regions under ``root`` (or the scope) down to ``depth`` levels."""
+        clause = self.scope.clause(R.code)
+        if root:
+            clause = and_(clause, Scope(root).clause(R.code))
+        return self.conn.execute(select(R).where(clause).order_by(R.code)).all()
+
+    def village_counts(self) -> Sequence[Any]:
+        """Households, members and poor households per village, in scope."""
+        living = func.sum(case((M.deceased_date.is_(None), 1), else_=0))
+        members = (
+            select(M.household_id, living.label("members")).group_by(M.household_id)
+            .subquery("m")
+        )
+        query = (
+            select(
+                H.village_code,
+                func.count(H.id).label("households"),
+                func.coalesce(func.sum(members.c.members), 0).label("members"),
+                func.sum(case((H.status == "poor", 1), else_=0)).label("poor"),
+                func.sum(case((H.status == "exited", 1), else_=0)).label("exited"),
+                func.sum(case((H.status == "monitored", 1), else_=0)).label("monitored"),
+            )
+            .outerjoin(members, members.c.household_id == H.id)
+            .where(self.scope.clause(H.village_code))
+            .group_by(H.village_code)
+        )
+        return self.conn.execute(query).all()
+
+    def helpers_of(self, household_id: int) -> Sequence[Any]:
+        query = (
+            select(HelperRecord.number, HelperRecord.name, HelperRecord.unit,
+                   HelperRecord.phone, HelperAssignmentRecord.start_date)
+            .join(HelperAssignmentRecord, HelperAssignmentRecord.helper_id == HelperRecord.id)
+            .where(HelperAssignmentRecord.household_id == household_id)
+        )
+        return self.conn.execute(query).all()
+
+    def counts(self) -> dict[str, int]:
+        """Totals of the registry inside the scope."""
+        in_scope = self.scope.clause(H.village_code)
+        households = select(func.count(H.id)).where(in_scope)
+        members = select(func.count(M.id)).join(H, H.id == M.household_id).where(in_scope)
+        surveys = select(func.count(S.id)).join(H, H.id == S.household_id).where(in_scope)
+        regions = select(func.count()).select_from(R).where(self.scope.clause(R.code))
+        helpers = select(func.count(func.distinct(HelperAssignmentRecord.helper_id))).join(
+            H, H.id == HelperAssignmentRecord.household_id).where(in_scope)
+        return {
+            "regions": self.conn.execute(regions).scalar_one(),
+            "households": self.conn.execute(households).scalar_one(),
+            "members": self.conn.execute(members).scalar_one(),
+            "surveys": self.conn.execute(surveys).scalar_one(),
+            "helpers": self.conn.execute(helpers).scalar_one(),
+        }

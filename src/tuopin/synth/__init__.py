@@ -1,0 +1,6 @@
+"""Synthetic registry generator: a realistic, deterministic registry in the import format."""
+
+from tuopin.synth.config import SynthConfig
+from tuopin.synth.generate import SynthSummary, generate, generate_tables
+
+__all__ = ["SynthConfig", "SynthSummary", "generate", "generate_tables"]

@@ -1,0 +1,53 @@
+"""What the synthetic registry generator is asked to produce."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tuopin.domain.errors import ValidationFailed
+
+# Streams of random numbers, kept apart so that adding draws to one never shifts another.
+STREAM_PLAN = 0
+STREAM_NAMES = 1
+STREAM_COUNTY = 2
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """How many households to generate, where, for which survey years, from which seed."""
+
+    households: int
+    seed: int = 0
+    province: str = "62"  # two-digit province code; Gansu by default
+    years: tuple[int, ...] = (2019, 2020)  # survey years
+    households_per_village: int = 250  # a mean: each village gets 60-140 % of it
+    villages_per_township: int = 15
+    townships_per_county: int = 15
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.households < 1:
+            problems.append("households must be at least 1")
+        if self.seed < 0:
+            problems.append("seed must not be negative")
+        if len(self.province) != 2 or not self.province.isdigit():
+            problems.append("province must be a two-digit code")
+        if not self.years or list(self.years) != sorted(set(self.years)):
+            problems.append("years must be distinct and in increasing order")
+        elif not 2010 <= self.years[0] <= self.years[-1] <= 2100:
+            problems.append("years must lie within 2010-2100")
+        # Household numbers give a village four digits; the biggest village is 1.4 x the mean.
+        if not 1 <= self.households_per_village <= 7000:
+            problems.append("households_per_village must be within 1-7000")
+        if not 1 <= self.villages_per_township <= 999:
+            problems.append("villages_per_township must be within 1-999")
+        if not 1 <= self.townships_per_county <= 999:
+            problems.append("townships_per_county must be within 1-999")
+        if problems:
+            raise ValidationFailed("; ".join(problems), problems)
+
+    def rng(self, *stream: int) -> np.random.Generator:
+        """A generator for one stream (and chunk) of this config, independent of the others."""
+        return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=stream))

@@ -1,0 +1,82 @@
+"""A process killed in the middle of an import leaves the store exactly as it was."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
+
+from tuopin.services import audit
+from tuopin.storage.db import make_engine
+from tuopin.storage.models import MemberRecord
+from tuopin.synth.config import SynthConfig
+from tuopin.synth.generate import generate
+
+HOUSEHOLDS = 20_000
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("synth")
+    generate(SynthConfig(households=HOUSEHOLDS, seed=7), folder)
+    return folder
+
+
+def tuopin(url: str, *args: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "TUOPIN_DATABASE_URL": url}
+    return subprocess.Popen([sys.executable, "-m", "tuopin.cli.main", *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def writing_started(engine: Engine, url: str, pid: int) -> bool:
+    """True once the importer has begun writing rows inside its transaction."""
+    if url.startswith("sqlite"):
+        wal = Path(url.removeprefix("sqlite:///") + "-wal")
+        return wal.exists() and wal.stat().st_size > 1_000_000
+    with engine.connect() as conn:
+        query = text("SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                     "AND state = 'active' AND (query ILIKE 'COPY%' OR query ILIKE 'INSERT%')")
+        return bool(conn.execute(query).scalar_one())
+
+
+def snapshot(engine: Engine) -> tuple[int, int, int]:
+    with engine.connect() as conn:
+        members = conn.execute(select(func.count()).select_from(MemberRecord)).scalar_one()
+        events = conn.execute(text("SELECT count(*) FROM audit_event")).scalar_one()
+        head = conn.execute(text("SELECT last_id FROM audit_head")).scalar_one()
+    return members, events, head
+
+
+def test_kill_9_during_an_import_leaves_the_store_unchanged(
+    db_url: str, registry: Path
+) -> None:
+    for kind in ("regions", "households"):
+        done = tuopin(db_url, "import", kind, str(registry / f"{kind}.csv"))
+        assert done.wait(timeout=120) == 0, done.stderr.read() if done.stderr else ""
+    engine = make_engine(db_url)
+    before = snapshot(engine)
+    victim = tuopin(db_url, "import", "members", str(registry / "members.csv"))
+    deadline = time.monotonic() + 120
+    while not writing_started(engine, db_url, victim.pid):
+        assert victim.poll() is None, "the import finished before it could be killed"
+        assert time.monotonic() < deadline, "the import never started writing"
+        time.sleep(0.02)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    assert victim.returncode == -signal.SIGKILL
+    engine.dispose()
+    engine = make_engine(db_url)  # a new process opens the store after the crash
+    assert snapshot(engine) == before
+    with Session(engine) as db:
+        assert audit.verify(db).ok
+    retry = tuopin(db_url, "import", "members", str(registry / "members.csv"))
+    assert retry.wait(timeout=180) == 0
+    assert snapshot(engine)[0] > before[0]
+    engine.dispose()

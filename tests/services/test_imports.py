@@ -1,0 +1,245 @@
+"""Importing registry files: all or nothing, every problem reported, idempotent."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
+
+from factories import (
+    REGIONS,
+    VILLAGE,
+    households,
+    members,
+    person_id,
+    registry_files,
+    surveys,
+    write_csv,
+)
+from tuopin.domain.errors import ValidationFailed
+from tuopin.io.schema import Kind
+from tuopin.services import audit
+from tuopin.services.imports import ImportResult, import_file
+from tuopin.storage.models import (
+    AuditEventRecord,
+    HelperAssignmentRecord,
+    HouseholdRecord,
+    MemberRecord,
+    RegionRecord,
+    SurveyRecord,
+)
+
+TODAY = date(2026, 11, 29)
+
+
+def run(engine: Engine, kind: Kind, path: Path, **options: object) -> ImportResult:
+    return import_file(engine, kind=kind, path=path, actor="test", today=TODAY,
+                       **options)  # type: ignore[arg-type]
+
+
+def count(engine: Engine, record: type) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(record)).scalar_one()
+
+
+def load_all(engine: Engine, files: dict[str, Path]) -> dict[str, ImportResult]:
+    results = {}
+    for kind in Kind:
+        results[kind.value] = run(engine, kind, files[kind.value])
+        assert results[kind.value].ok, results[kind.value].problems
+    return results
+
+
+def test_a_clean_registry_imports_in_order(engine: Engine, tmp_path: Path) -> None:
+    results = load_all(engine, registry_files(tmp_path, n=3))
+    assert results["regions"].inserted == len(REGIONS)
+    assert results["households"].inserted == 3
+    assert results["members"].inserted == 6
+    assert results["surveys"].inserted == 3
+    assert results["helpers"].inserted == 1 + 3  # the helper and three assignments
+    assert count(engine, HouseholdRecord) == 3
+    assert count(engine, MemberRecord) == 6
+    assert count(engine, SurveyRecord) == 3
+    assert count(engine, HelperAssignmentRecord) == 3
+
+
+def test_regions_get_level_parent_and_western_flag(engine: Engine, tmp_path: Path) -> None:
+    load_all(engine, registry_files(tmp_path))
+    with Session(engine) as db:
+        village = db.get(RegionRecord, VILLAGE)
+        province = db.get(RegionRecord, "620000000000")
+    assert village is not None and province is not None
+    assert (village.level, village.parent_code) == (5, "621121001000")
+    assert province.western is True and province.parent_code is None
+
+
+def test_re_importing_the_same_files_changes_nothing(engine: Engine, tmp_path: Path) -> None:
+    files = registry_files(tmp_path)
+    load_all(engine, files)
+    events = count(engine, AuditEventRecord)
+    with engine.connect() as conn:
+        before = conn.execute(text("SELECT number, version FROM household ORDER BY number")).all()
+    again = load_all(engine, files)
+    for result in again.values():
+        assert (result.inserted, result.updated) == (0, 0)
+        assert result.unchanged == result.rows or result.kind is Kind.HELPERS
+    with engine.connect() as conn:
+        after = conn.execute(text("SELECT number, version FROM household ORDER BY number")).all()
+    assert after == before
+    assert count(engine, AuditEventRecord) == events  # no change, no event
+
+
+def test_a_changed_row_is_updated_and_its_version_moves(engine: Engine, tmp_path: Path) -> None:
+    files = registry_files(tmp_path)
+    load_all(engine, files)
+    changed = households(3)
+    changed[1]["status"] = "monitored"
+    result = run(engine, Kind.HOUSEHOLDS, write_csv(tmp_path / "h2.csv", changed))
+    assert (result.inserted, result.updated, result.unchanged) == (0, 1, 2)
+    with Session(engine) as db:
+        row = db.scalars(select(HouseholdRecord).where(
+            HouseholdRecord.number == changed[1]["number"])).one()
+    assert (row.status, row.version) == ("monitored", 2)
+
+
+def test_every_import_writes_one_audit_event_with_the_file_hash(
+    engine: Engine, tmp_path: Path
+) -> None:
+    files = registry_files(tmp_path)
+    results = load_all(engine, files)
+    with Session(engine) as db:
+        events = audit.history(db, entity="members")
+        assert audit.verify(db).ok
+    assert len(events) == 1
+    assert events[0].entity_id == results["members"].sha256
+    assert '"rows":6' in (events[0].after or "")
+
+
+def test_a_file_with_one_bad_row_writes_nothing(engine: Engine, tmp_path: Path) -> None:
+    files = registry_files(tmp_path)
+    for kind in (Kind.REGIONS, Kind.HOUSEHOLDS):
+        run(engine, kind, files[kind.value])
+    rows = members([str(h["number"]) for h in households(3)])
+    rows[3]["id_number"] = rows[3]["id_number"][:-1] + "0"  # wrong check character
+    result = run(engine, Kind.MEMBERS, write_csv(tmp_path / "bad.csv", rows))
+    assert not result.written
+    assert [(p.row, p.column) for p in result.problems] == [(5, "id_number")]
+    assert count(engine, MemberRecord) == 0
+
+
+def test_a_dry_run_validates_and_writes_nothing(engine: Engine, tmp_path: Path) -> None:
+    files = registry_files(tmp_path)
+    result = run(engine, Kind.REGIONS, files["regions"], dry_run=True)
+    assert result.ok and not result.written and result.dry_run
+    assert count(engine, RegionRecord) == 0
+    assert count(engine, AuditEventRecord) == 0
+
+
+def test_skip_invalid_writes_the_good_rows_only(engine: Engine, tmp_path: Path) -> None:
+    files = registry_files(tmp_path)
+    for kind in (Kind.REGIONS, Kind.HOUSEHOLDS):
+        run(engine, kind, files[kind.value])
+    rows = members([str(h["number"]) for h in households(3)])
+    rows[0]["birth_date"] = "2月30日"
+    result = run(engine, Kind.MEMBERS, write_csv(tmp_path / "m.csv", rows), skip_invalid=True)
+    assert result.written
+    assert result.rejected_rows == [2]
+    assert result.inserted == 5
+    assert count(engine, MemberRecord) == 5
+
+
+def test_references_to_unknown_records_are_errors(engine: Engine, tmp_path: Path) -> None:
+    result = run(engine, Kind.HOUSEHOLDS, write_csv(tmp_path / "h.csv", households(2)))
+    assert {p.column for p in result.problems} == {"village_code"}
+    assert "import the regions first" in result.problems[0].message("en")
+    result = run(engine, Kind.MEMBERS, write_csv(tmp_path / "m.csv", members(["X1"])))
+    assert {p.column for p in result.problems} == {"household_number"}
+    result = run(engine, Kind.SURVEYS, write_csv(tmp_path / "s.csv", surveys(["X1"])))
+    assert {p.column for p in result.problems} == {"household_number"}
+    result = run(engine, Kind.HELPERS, write_csv(
+        tmp_path / "p.csv", [{"number": "H1", "name": "王", "unit": "局", "households": "X1;X2"}]))
+    assert [p.message("en") for p in result.problems] == [
+        "Household X1 is not in the registry: import households first.",
+        "Household X2 is not in the registry: import households first.",
+    ]
+
+
+def test_a_region_whose_parent_is_missing_is_refused(engine: Engine, tmp_path: Path) -> None:
+    result = run(engine, Kind.REGIONS, write_csv(tmp_path / "r.csv", [
+        {"code": "62", "name": "甘肃省"}, {"code": "621121", "name": "通渭县"}]))
+    assert [(p.row, p.params["parent"]) for p in result.problems] == [(3, "621100000000")]
+
+
+def test_an_id_number_of_another_household_names_both_places(
+    engine: Engine, tmp_path: Path
+) -> None:
+    files = registry_files(tmp_path)
+    load_all(engine, files)
+    homes = [str(h["number"]) for h in households(3)]
+    moved = [{"household_number": homes[1], "id_number": person_id(date(1970, 1, 1), 11),
+              "name": "户主0", "relation": "spouse"}]
+    result = run(engine, Kind.MEMBERS, write_csv(tmp_path / "dup.csv", moved))
+    (problem,) = result.problems
+    assert problem.row == 2 and problem.column == "id_number"
+    assert problem.params["other"] == homes[0]
+    assert homes[0] in problem.message("zh")
+
+
+def test_a_second_head_against_the_database_is_refused(engine: Engine, tmp_path: Path) -> None:
+    load_all(engine, registry_files(tmp_path))
+    home = str(households(1)[0]["number"])
+    extra = [{"household_number": home, "id_number": person_id(date(1980, 5, 5), 31),
+              "name": "新户主", "relation": "户主"}]
+    result = run(engine, Kind.MEMBERS, write_csv(tmp_path / "head.csv", extra))
+    assert [p.column for p in result.problems] == ["relation"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk"])
+def test_chinese_headers_in_every_encoding_excel_writes(
+    engine: Engine, tmp_path: Path, encoding: str
+) -> None:
+    path = write_csv(tmp_path / "r.csv", [{"区划代码": r["code"], "区划名称": r["name"]}
+                                          for r in REGIONS], encoding=encoding)
+    result = run(engine, Kind.REGIONS, path)
+    assert result.ok and result.inserted == len(REGIONS)
+    with Session(engine) as db:
+        assert db.get(RegionRecord, VILLAGE).name == "东关村"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("content", [b"", b"   \n", b"\x00\x01\x02", b'a,b\n"unterminated,1\n',
+                                     b"\xff\xfe\xfa\xfb,\xc0\n"])
+def test_bad_files_give_a_clear_error_and_write_nothing(
+    engine: Engine, tmp_path: Path, content: bytes
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(ValidationFailed) as caught:
+        run(engine, Kind.REGIONS, path)
+    assert caught.value.problems and caught.value.problems[0].message("zh")
+    assert count(engine, RegionRecord) == 0
+
+
+def test_a_header_that_matches_nothing_is_refused(engine: Engine, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "x.csv", [{"foo": 1, "bar": 2}])
+    with pytest.raises(ValidationFailed, match="matches no column"):
+        run(engine, Kind.HOUSEHOLDS, path)
+
+
+def test_an_xlsx_template_filled_in_imports(engine: Engine, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from tuopin.io.template import write_template
+
+    path = tmp_path / "regions.xlsx"
+    write_template(Kind.REGIONS, path)
+    book = load_workbook(path)
+    sheet = book.worksheets[0]
+    for i, region in enumerate(REGIONS, start=2):
+        sheet.cell(i, 1, region["code"])
+        sheet.cell(i, 2, region["name"])
+    book.save(path)
+    result = run(engine, Kind.REGIONS, path)
+    assert result.ok and result.inserted == len(REGIONS)

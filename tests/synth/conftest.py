@@ -1,0 +1,46 @@
+"""Registries generated once per test session, read back as the importer would see them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tuopin.io.schema import Kind, field_names, file_name
+from tuopin.synth import SynthConfig, generate
+
+# Small villages and counties, so that a few thousand households span several counties.
+SMALL = SynthConfig(households=3_000, seed=7, households_per_village=20,
+                    villages_per_township=5, townships_per_county=5)
+# Enough households in enough counties for rates and correlations to be stable (counties
+# differ in hardship on purpose).
+SEVERAL = SynthConfig(households=24_000, seed=1, households_per_village=15)
+
+
+def read_registry(directory: Path) -> dict[Kind, pd.DataFrame]:
+    """Every file as text cells, empty string for an empty cell."""
+    return {
+        kind: pd.read_csv(directory / file_name(kind), dtype=str, keep_default_na=False,
+                          usecols=field_names(kind))
+        for kind in Kind
+    }
+
+
+@pytest.fixture(scope="session")
+def small_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("small")
+    generate(SMALL, directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def small(small_dir: Path) -> dict[Kind, pd.DataFrame]:
+    return read_registry(small_dir)
+
+
+@pytest.fixture(scope="session")
+def several(tmp_path_factory: pytest.TempPathFactory) -> dict[Kind, pd.DataFrame]:
+    directory = tmp_path_factory.mktemp("several")
+    generate(SEVERAL, directory)
+    return read_registry(directory)
