@@ -31,8 +31,8 @@ def person_id(born: date, sequence: int, county: str = COUNTY) -> str:
 
 def write_csv(path: Path, rows: Sequence[dict[str, object]], *, encoding: str = "utf-8",
               header: Sequence[str] | None = None) -> Path:
-    """Write rows as CSV with the given header (default: the first row's keys)."""
-    names = list(header or rows[0].keys())
+    """Write rows as CSV with the given header (default: every key, in first-seen order)."""
+    names = list(header or dict.fromkeys(key for row in rows for key in row))
     with path.open("w", encoding=encoding, newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(names)

@@ -21,12 +21,6 @@ class Settings(BaseSettings):
         "postgresql+psycopg://user@host/db.",
     )
     lang: str = Field(default="zh", description="Default language of messages: zh or en.")
-    data_dir: Path = Field(
-        default=Path("var"), description="Where evidence files, snapshots and exports live."
-    )
-    import_batch_rows: int = Field(
-        default=50_000, description="Rows written per batch by bulk imports."
-    )
     echo_sql: bool = Field(default=False, description="Log every SQL statement (debugging).")
 
 

@@ -110,7 +110,7 @@ BAD_NUMBERS = [
     (with_check("11010520270101002"), "id_birth_date"),  # next year
     # id_check_char
     ("110105194912310021", "id_check_char"),
-    ("11010519491231002x"[:-1] + "0", "id_check_char"),
+    ("110105194912310020", "id_check_char"),
     ("440524188001010015", "id_check_char"),
     ("44052418800101001X", "id_check_char"),
 ]
@@ -154,7 +154,8 @@ def test_the_birth_date_is_checked_against_the_today_argument(
 
 @pytest.mark.parametrize(
     "raw",
-    ["11010519491231002x", " 11010519491231002X ", "110105 19491231 002x", "\t11010519491231002x\n"],
+    ["11010519491231002x", " 11010519491231002X ", "110105 19491231 002x",
+     "\t11010519491231002x\n"],
 )
 def test_it_accepts_a_lower_case_x_and_blanks_as_people_type_them(raw: str) -> None:
     assert idnumber.normalize(raw) == "11010519491231002X"
@@ -188,7 +189,6 @@ def test_every_province_code_is_accepted_as_an_address(province: str) -> None:
         "11" + "٠١٠٥" + "19491231002X",
     ],
 )
-@pytest.mark.xfail(strict=True, reason="bug: parse accepts non-ASCII Unicode digits (isdigit)")
 def test_it_refuses_digits_that_are_not_ascii_with_id_chars(raw: str) -> None:
     with pytest.raises(IdNumberError) as caught:
         idnumber.parse(raw, today=TODAY)
@@ -202,7 +202,6 @@ def test_it_refuses_digits_that_are_not_ascii_with_id_chars(raw: str) -> None:
         "4405241880010100①4",  # a circled one
     ],
 )
-@pytest.mark.xfail(strict=True, reason="bug: int('²') raises a bare ValueError in check_char")
 def test_it_raises_an_id_number_error_for_digit_like_symbols(raw: str) -> None:
     with pytest.raises(IdNumberError):
         idnumber.parse(raw, today=TODAY)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from tuopin.domain.idnumber import parse
 from tuopin.domain.regions import level_of
-from tuopin.io.schema import FIELDS, Field, FieldType, Kind
+from tuopin.io.readers import read_file
+from tuopin.io.schema import FIELDS, Field, FieldType, Kind, file_name
+from tuopin.io.validate import validate_file
+from tuopin.synth import generate
+
+from .conftest import SMALL
 
 TODAY = date(2021, 1, 1)
 MONEY = re.compile(r"^\d+(\.\d{1,2})?$")
@@ -79,3 +85,16 @@ def test_only_the_columns_that_may_be_missing_have_empty_cells(
     empty = (small[kind] == "").mean()
     assert set(empty[empty > 0].index) == SOMETIMES_EMPTY[kind]
     assert (empty[list(SOMETIMES_EMPTY[kind])] < 1).all()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_the_importer_finds_no_problem_in_any_file(
+    tmp_path: Path, small_dir: Path, fmt: str
+) -> None:
+    directory = small_dir if fmt == "csv" else tmp_path
+    if fmt != "csv":
+        generate(SMALL, directory, fmt=fmt)
+    for kind in Kind:
+        checked = validate_file(read_file(directory / file_name(kind, fmt)), kind, today=TODAY)
+        assert checked.table.num_rows > 0
+        assert not checked.problems, (kind, checked.problems[:3])

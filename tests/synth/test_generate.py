@@ -95,6 +95,7 @@ def test_it_refuses_an_unknown_format(tmp_path: Path) -> None:
         {"province": "6"},
         {"years": ()},
         {"years": (2020, 2019)},
+        {"years": (2012, 2013)},
         {"households_per_village": 20_000},
         {"townships_per_county": 0},
     ],

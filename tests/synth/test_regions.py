@@ -38,13 +38,14 @@ def test_the_regions_are_every_ancestor_of_every_village_and_nothing_else(
     assert set(small[Kind.HOUSEHOLDS].village_code) == villages
 
 
-def test_real_counties_come_in_code_order_with_their_names() -> None:
+def test_rural_counties_come_before_urban_districts_with_their_names() -> None:
     counties = plan(SMALL).counties
     real = sorted((d for d in gb2260.divisions().values()
-                   if d.level == "county" and d.code.startswith("62")), key=lambda d: d.code)
-    assert [(c.code12, c.name) for c in counties] == [(d.code12, d.name) for d in real][
-        : len(counties)
-    ]
+                   if d.level == "county" and d.code.startswith("62")),
+                  key=lambda d: (int(d.code[4:]) <= 20, d.code))
+    expected = sorted((d.code12, d.name) for d in real[: len(counties)])
+    assert [(c.code12, c.name) for c in counties] == expected
+    assert all(int(c.code12[4:6]) > 20 for c in counties)
 
 
 def test_synthetic_counties_are_added_under_real_prefectures_when_the_province_runs_out() -> None:

@@ -22,7 +22,7 @@ def verify(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE) -> None:
     with context.get(ctx).session() as db:
         report = audit.verify(db)
     data = {"ok": report.ok, "events": report.events, "broken_at": report.broken_at,
-            "problem": report.problem, "detail": report.detail}
+            "problem": report.problem, "detail": report.detail, "head_hash": report.head_hash}
     if fmt is OutputFormat.TABLE:
         if report.ok:
             Console().print(f"audit chain intact: {report.events} events")

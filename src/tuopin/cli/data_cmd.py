@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tuopin.cli import context
-from tuopin.cli.output import OutputFormat, render, render_mapping
+from tuopin.cli.output import OutputFormat, render, render_mapping, to_json
 from tuopin.io import report, template, writers
 from tuopin.io.problems import as_rows
 from tuopin.io.readers import read_file
@@ -21,7 +21,8 @@ from tuopin.synth.config import SynthConfig
 from tuopin.synth.generate import generate
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
-LangOpt = Annotated[str, typer.Option("--lang", help="Language of messages: zh or en.")]
+LangOpt = Annotated[str | None, typer.Option(
+    "--lang", help="Language of messages: zh or en (default: TUOPIN_LANG).")]
 
 
 def _progress() -> Progress:
@@ -33,7 +34,7 @@ def import_command(
     ctx: typer.Context,
     kind: Annotated[Kind, typer.Argument(help="regions, households, members, surveys, helpers")],
     file: Annotated[Path, typer.Argument(help="CSV, XLSX or Parquet file.")],
-    lang: LangOpt = "zh",
+    lang: LangOpt = None,
     report_file: Annotated[Path | None, typer.Option(
         "--report", help="Write every problem to this CSV or XLSX file.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only.")] = False,
@@ -50,6 +51,7 @@ def import_command(
     if skip_invalid and rejects is None:
         raise typer.BadParameter("--skip-invalid needs --rejects FILE")
     cli = context.get(ctx)
+    lang = lang or cli.settings.lang
     engine = cli.ready_engine()
     with _progress() as bar:
         task = bar.add_task(f"import {kind.value}", total=None)
@@ -62,22 +64,34 @@ def import_command(
             encoding=encoding, sheet=sheet, dry_run=dry_run, skip_invalid=skip_invalid,
             progress=tick,
         )
-    if result.problems:
-        render(as_rows(result.problems, lang), fmt if fmt is not OutputFormat.TABLE
-               else OutputFormat.TABLE, title=f"{file.name}: {len(result.problems)} problems",
-               columns=["row", "column", "value", "reason"])
-        if report_file:
-            report.write_problems(result.problems, report_file, lang=lang)
+    if report_file and result.problems:
+        report.write_problems(result.problems, report_file, lang=lang)
     if skip_invalid and rejects is not None and result.rejected_rows:
         _write_rejects(file, result, rejects, encoding, sheet, lang)
-    render_mapping({"file": str(file), "kind": kind.value, "rows": result.rows,
-                    "inserted": result.inserted, "updated": result.updated,
-                    "unchanged": result.unchanged, "rejected": len(result.rejected_rows),
-                    "written": result.written, "dry_run": result.dry_run},
-                   fmt if fmt is not OutputFormat.CSV else OutputFormat.TABLE,
-                   title="import")
+    _show_result(file, result, fmt, lang)
     if result.problems and not skip_invalid:
         raise typer.Exit(1)
+
+
+def _show_result(file: Path, result: imports.ImportResult, fmt: OutputFormat,
+                 lang: str) -> None:
+    """JSON: one object; CSV: the problems; table: the problems, then the counts."""
+    summary = {"file": str(file), "kind": result.kind.value, "rows": result.rows,
+               "inserted": result.inserted, "updated": result.updated,
+               "unchanged": result.unchanged, "rejected": len(result.rejected_rows),
+               "written": result.written, "dry_run": result.dry_run}
+    problems = as_rows(result.problems, lang)
+    if fmt is OutputFormat.JSON:
+        print(to_json({**summary, "problems": problems}))
+        return
+    if fmt is OutputFormat.CSV:
+        render(problems, fmt, columns=["row", "column", "value", "reason"])
+        Console(stderr=True).print(summary)
+        return
+    if problems:
+        render(problems, fmt, title=f"{file.name}: {len(problems)} problems",
+               columns=["row", "column", "value", "reason"])
+    render_mapping(summary, fmt, title="import")
 
 
 def _write_rejects(file: Path, result: imports.ImportResult, rejects: Path,
@@ -109,12 +123,13 @@ def export_command(
 
 
 def template_command(
+    ctx: typer.Context,
     kind: Annotated[Kind, typer.Argument(help="Which import template.")],
     out: Annotated[Path, typer.Option("--out", help="The .xlsx file to write.")],
-    lang: LangOpt = "zh",
+    lang: LangOpt = None,
 ) -> None:
     """Write an XLSX import template with headers, dropdowns and an example row."""
-    template.write_template(kind, out, lang=lang)
+    template.write_template(kind, out, lang=lang or context.get(ctx).settings.lang)
     Console(stderr=True).print(f"template written to {out}")
 
 

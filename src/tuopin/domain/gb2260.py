@@ -41,6 +41,15 @@ def western_provinces() -> frozenset[str]:
     return frozenset(r["code"][:2] for r in _rows("western_provinces.csv"))
 
 
+@lru_cache(maxsize=1)
+def prefectures_without_counties() -> frozenset[str]:
+    """Four-digit codes of prefecture-level cities that govern towns directly (东莞, 中山)."""
+    table = divisions()
+    with_counties = {d.code[:4] for d in table.values() if d.level == "county"}
+    return frozenset(d.code[:4] for d in table.values()
+                     if d.level == "prefecture" and d.code[:4] not in with_counties)
+
+
 def is_western(code: str) -> bool:
     """True when a region code (any length) lies in a western-region province."""
     return code[:2] in western_provinces()
@@ -67,4 +76,6 @@ def children(code6: str) -> list[Division]:
             and (d.level == "prefecture"
                  or (d.level == "county" and d.code[:4] + "00" not in table))
         ]
+    if not code6.endswith("00"):
+        return []  # a county has no GB/T 2260 children (townships are the user's data)
     return [d for d in table.values() if d.level == "county" and d.code[:4] == code6[:4]]

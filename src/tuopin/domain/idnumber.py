@@ -26,6 +26,11 @@ PROVINCE_CODES = frozenset(
 )
 
 
+def _ascii_digits(text: str) -> bool:
+    # str.isdigit() also accepts full-width and superscript digits, which int() may refuse
+    return text.isascii() and text.isdigit()
+
+
 def check_char(first17: str) -> str:
     """The MOD 11-2 check character for the first 17 digits."""
     total = sum(int(c) * w for c, w in zip(first17, WEIGHTS, strict=True))
@@ -60,7 +65,7 @@ def parse(raw: str, *, today: date) -> IdInfo:
     value = normalize(raw)
     if len(value) != 18:
         raise IdNumberError("id_length", str(len(value)))
-    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+    if not _ascii_digits(value[:17]) or not (_ascii_digits(value[17]) or value[17] == "X"):
         raise IdNumberError("id_chars")
     if value[:2] not in PROVINCE_CODES:
         raise IdNumberError("id_address", value[:6])

@@ -7,6 +7,7 @@ region is a prefix match on the significant digits.
 
 from __future__ import annotations
 
+from tuopin.domain import gb2260
 from tuopin.domain.enums import RegionLevel
 
 CODE_LENGTH = 12
@@ -25,14 +26,14 @@ class RegionCodeError(ValueError):
 def normalize(raw: str) -> str:
     """Pad a 2/4/6/9-digit code to 12 digits, as GB/T 2260 codes are often written short."""
     value = raw.strip()
-    if value.isdigit() and len(value) in _SPLITS and len(value) < CODE_LENGTH:
+    if value.isascii() and value.isdigit() and len(value) in _SPLITS[:-1]:
         value = value.ljust(CODE_LENGTH, "0")
     return value
 
 
 def level_of(code: str) -> RegionLevel:
     """The level of a 12-digit code, from its significant digits."""
-    if len(code) != CODE_LENGTH or not code.isdigit():
+    if len(code) != CODE_LENGTH or not (code.isascii() and code.isdigit()):
         raise RegionCodeError("region_format", code)
     significant = code.rstrip("0")
     level = next(
@@ -41,9 +42,12 @@ def level_of(code: str) -> RegionLevel:
     if level is RegionLevel.PROVINCE and not significant:
         raise RegionCodeError("region_zero_segment", code)
     starts = (0, *_SPLITS[:-1])
-    for start, end in zip(starts[:level], _SPLITS[:level], strict=True):
-        if set(code[start:end]) == {"0"}:
-            # Every level above the code's own must be named: 32 00 08 ... is not a code.
+    for index, (start, end) in enumerate(zip(starts[:level], _SPLITS[:level], strict=True)):
+        # Prefecture-level cities without counties (东莞 4419, 中山 4420, 儋州 4604,
+        # 嘉峪关 6202) number their towns directly: 441900003000 has county digits 00.
+        county_skipped = (index == RegionLevel.COUNTY - 1 and level > RegionLevel.COUNTY
+                          and code[:4] in gb2260.prefectures_without_counties())
+        if set(code[start:end]) == {"0"} and not county_skipped:
             raise RegionCodeError("region_zero_segment", code)
     return level
 

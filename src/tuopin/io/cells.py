@@ -23,11 +23,16 @@ from tuopin.io.schema import LIST_SEPARATORS, Field, FieldType
 TRUE_WORDS = ("1", "是", "有", "y", "yes", "true", "t", "√", "✓", "对")
 FALSE_WORDS = ("0", "否", "无", "n", "no", "false", "f", "×", "✗", "不")
 
-INTEGER_RE = r"^[+-]?\d+(\.0*)?$"
-DECIMAL_RE = r"^[+-]?(\d+\.?\d*|\.\d+)$"
+# At most 15 digits: every such number fits int64 and float64 exactly.
+INTEGER_RE = r"^[+-]?\d{1,15}(\.0*)?$"
+DECIMAL_RE = r"^[+-]?(\d{1,15}\.?\d*|\.\d+)$"
 PHONE_RE = r"^\+?[0-9][0-9 -]{5,19}$"
-# 2019-11-20, 2019/11/20, 2019.11.20, 20191120, 2019年11月20日
-DATE_RE = r"^(?P<y>\d{4})[-/.年]?(?P<m>\d{1,2})[-/.月]?(?P<d>\d{1,2})日?$"
+# 2019-11-20, 2019/11/20, 2019.11.20, 20191120, 2019年11月20日 (a day is required)
+DATE_RE = (  # RE2 has no back-references: one alternative per separator
+    r"^(?P<y>\d{4})(?:-(?P<m1>\d{1,2})-(?P<d1>\d{1,2})|/(?P<m2>\d{1,2})/(?P<d2>\d{1,2})"
+    r"|\.(?P<m3>\d{1,2})\.(?P<d3>\d{1,2})|(?P<m8>\d{2})(?P<d8>\d{2})"
+    r"|年(?P<mz>\d{1,2})月(?P<dz>\d{1,2})日?)$"
+)
 
 
 @dataclass
@@ -73,7 +78,8 @@ def _numeric(cells: pa.Array, spec: Field, pattern: str, reason: str,
              target: pa.DataType) -> Parsed:
     text = pc.replace_substring(_stripped(cells), ",", "")
     ok = pc.match_substring_regex(text, pattern)
-    good = pc.if_else(ok, text, pa.scalar(None, pa.string()))
+    good = pc.replace_substring_regex(pc.if_else(ok, text, pa.scalar(None, pa.string())),
+                                      r"^\+", "")
     if pa.types.is_integer(target):
         good = pc.replace_substring_regex(good, r"\.0*$", "")
     values = pc.cast(good, target)
@@ -84,20 +90,27 @@ def _numeric(cells: pa.Array, spec: Field, pattern: str, reason: str,
 
 
 def parse_integer(cells: pa.Array, spec: Field) -> Parsed:
-    return _numeric(cells, spec, INTEGER_RE, "Not a whole number.", pa.int64())
+    return _numeric(cells, spec, INTEGER_RE, N_("Not a whole number."), pa.int64())
 
 
 def parse_decimal(cells: pa.Array, spec: Field) -> Parsed:
-    return _numeric(cells, spec, DECIMAL_RE, "Not a number.", pa.float64())
+    return _numeric(cells, spec, DECIMAL_RE, N_("Not a number."), pa.float64())
 
 
 def parse_date(cells: pa.Array, spec: Field) -> Parsed:
     """Dates in the spellings people use; impossible ones (2月30日) are refused."""
     text = pc.replace_substring_regex(_stripped(cells), r"[ T]00:00:00(\.0+)?$", "")
     parts = pc.extract_regex(text, DATE_RE)
-    year = pc.cast(pc.struct_field(parts, [0]), pa.int64()).to_numpy(zero_copy_only=False)
-    month = pc.cast(pc.struct_field(parts, [1]), pa.int64()).to_numpy(zero_copy_only=False)
-    day = pc.cast(pc.struct_field(parts, [2]), pa.int64()).to_numpy(zero_copy_only=False)
+
+    def group(*names: str) -> np.ndarray:
+        values = pc.coalesce(*[pc.if_else(pc.equal(pc.struct_field(parts, n), ""),
+                                          pa.scalar(None, pa.string()),
+                                          pc.struct_field(parts, n)) for n in names])
+        return pc.cast(values, pa.int64()).to_numpy(zero_copy_only=False)
+
+    year = group("y")
+    month = group("m1", "m2", "m3", "m8", "mz")
+    day = group("d1", "d2", "d3", "d8", "dz")
     matched = ~np.isnan(np.asarray(year, dtype=float))
     y = np.nan_to_num(np.asarray(year, dtype=float)).astype(np.int64)
     m = np.nan_to_num(np.asarray(month, dtype=float)).astype(np.int64)

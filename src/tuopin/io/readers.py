@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import hashlib
 import io
+import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from tuopin.domain.errors import ValidationFailed
 from tuopin.io.problems import Problem
@@ -72,7 +77,8 @@ def _decode(data: bytes, encoding: str | None) -> tuple[str, str]:
     candidates = (encoding,) if encoding else AUTO_ENCODINGS
     for name in candidates:
         try:
-            codecs.lookup(name)
+            if not codecs.lookup(name)._is_text_encoding:
+                raise LookupError(name)  # base64, hex, rot13: codecs, but not for text
         except LookupError as exc:
             raise file_error("Unknown encoding {encoding}.", encoding=name) from exc
         try:
@@ -86,7 +92,8 @@ def _decode(data: bytes, encoding: str | None) -> tuple[str, str]:
                     encoding=" / ".join(candidates), line=line, offset=exc.start,
                 ) from exc
             continue
-        return text.removeprefix("\ufeff"), "utf-8-sig" if data[:3] == codecs.BOM_UTF8 else name
+        bom = not encoding and data[:3] == codecs.BOM_UTF8
+        return text.removeprefix("\ufeff"), "utf-8-sig" if bom else name
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -95,8 +102,14 @@ def _read_csv(path: Path, encoding: str | None) -> RawFile:
     if not data.strip():
         raise file_error("The file is empty.")
     text, used = _decode(data, encoding)
+    if not text.strip():
+        raise file_error("The file is empty.")
     if "\x00" in text:
         raise file_error("The file contains NUL bytes: it is not a text CSV file.")
+    fast = _read_csv_arrow(text)
+    if fast is not None:
+        headers, table, numbers = fast
+        return RawFile(path, headers, table, numbers, used, hashlib.sha256(data).hexdigest())
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
@@ -106,6 +119,56 @@ def _read_csv(path: Path, encoding: str | None) -> RawFile:
         raise file_error("The CSV file is malformed near line {line}: {error}",
                          line=reader.line_num, error=str(exc)) from exc
     return RawFile(path, headers, table, numbers, used, hashlib.sha256(data).hexdigest())
+
+
+BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
+
+
+def _read_csv_arrow(text: str) -> tuple[list[str], pa.Table, pa.Array] | None:
+    """Arrow's CSV reader when every record is one line and no line is blank.
+
+    Then a record's row number is simply its line number. Files with quoted line breaks
+    or blank lines (rare, but Excel writes both) take the slower csv-module path, which
+    counts rows the way Excel shows them.
+    """
+    import pyarrow.csv as pacsv
+
+    first_break = text.find("\n")
+    if first_break < 0 or '"' in text or "\r" in text[:first_break].rstrip("\r"):
+        return None  # quoting rules (and stray carriage returns) are the csv module's job
+    if BLANK_LINE.search(text.rstrip("\r\n ") + "\n", first_break):
+        return None
+    headers = [h.strip() for h in text[:first_break].rstrip("\r").split(",")]
+    if not any(headers) or len(set(headers)) != len(headers):
+        return None
+    names = [f"c{i}" for i in range(len(headers))]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1,
+                                           block_size=16 << 20),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True,
+                quoted_strings_can_be_null=True, null_values=[""]),
+        )
+    except pa.ArrowInvalid:
+        return None  # ragged rows and the like: the slow path reports them row by row
+    lines = text.count("\n", 0, len(text.rstrip("\r\n "))) if table.num_rows else 0
+    if lines != table.num_rows:
+        return None
+    table = pa.table([_blank_to_null(c) for c in table.columns], names=names)
+    numbers = pa.array(np.arange(2, table.num_rows + 2), type=pa.int64())
+    # a row of empty cells (",,,") is skipped like a blank line but keeps its number
+    filled = functools.reduce(pc.or_, [pc.is_valid(c) for c in table.columns])
+    if not pc.all(filled).as_py():
+        table, numbers = table.filter(filled), numbers.filter(filled.combine_chunks())
+    return headers, table, numbers
+
+
+def _blank_to_null(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    blank = pc.equal(pc.utf8_trim_whitespace(column), "")
+    return pc.if_else(blank, pa.scalar(None, pa.string()), column)
 
 
 def _chunks(rows: Iterator[list[str]], width: int) -> Iterator[list[list[str | None]]]:
@@ -177,7 +240,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> RawFile:
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+    except (InvalidFileException, OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise file_error("The file is not a readable XLSX workbook: {error}",
                          error=str(exc)) from exc
     try:
@@ -198,11 +261,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> RawFile:
 
 def raw_from_table(source: pa.Table, name: str) -> RawFile:
     """An in-memory table (from the generator, say) as if it had been read from a file."""
-    import pyarrow.compute as pc
-
-    arrays = [c if pa.types.is_string(c.type) else pc.cast(c, pa.string())
-              for c in source.columns]
-    table = pa.table(arrays, names=[f"c{i}" for i in range(source.num_columns)])
+    table = _as_text(source)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
@@ -212,7 +271,6 @@ def raw_from_table(source: pa.Table, name: str) -> RawFile:
 
 
 def _read_parquet(path: Path) -> RawFile:
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     try:
@@ -222,10 +280,19 @@ def _read_parquet(path: Path) -> RawFile:
                          error=str(exc)) from exc
     if source.num_columns == 0:
         raise file_error("The file is empty.")
-    arrays = []
-    for column in source.columns:
-        text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
-        arrays.append(text)
-    table = pa.table(arrays, names=[f"c{i}" for i in range(source.num_columns)])
+    table = _as_text(source)
     numbers = pa.array(range(2, source.num_rows + 2), type=pa.int64())
     return RawFile(path, list(source.column_names), table, numbers, None, sha256_of(path))
+
+
+def _as_text(source: pa.Table) -> pa.Table:
+    """Every column as text with blanks as null, the way a CSV cell arrives."""
+    arrays = []
+    for name, column in zip(source.column_names, source.columns, strict=True):
+        try:
+            text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid) as exc:
+            raise file_error("Column {name} cannot be read as text ({type}).", name=name,
+                             type=str(column.type)) from exc
+        arrays.append(_blank_to_null(text))
+    return pa.table(arrays, names=[f"c{i}" for i in range(source.num_columns)])

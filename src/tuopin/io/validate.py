@@ -186,9 +186,11 @@ def _check_members(result: Validated, today: date) -> None:
         result.add(int(i), "birth_date",
                    "The birth date does not match the ID number ({expected}).",
                    expected=str(id_birth[i].as_py()))
-    t = t.set_column(t.schema.get_field_index("sex"), "sex", pc.coalesce(sex, id_sex))
-    t = t.set_column(t.schema.get_field_index("birth_date"), "birth_date",
-                     pc.coalesce(birth, id_birth))
+    known = pa.array(valid_id)
+    t = t.set_column(t.schema.get_field_index("sex"), "sex", pc.coalesce(
+        sex, pc.if_else(known, id_sex, pa.scalar(None, pa.string()))))
+    t = t.set_column(t.schema.get_field_index("birth_date"), "birth_date", pc.coalesce(
+        birth, pc.if_else(known, id_birth, pa.scalar(None, pa.date32()))))
     deceased = t.column("deceased_date")
     for i in np.flatnonzero(pc.less(deceased, t.column("birth_date")).fill_null(False)
                             .to_numpy()):
@@ -206,12 +208,13 @@ def _odd(ids: pa.Array) -> pa.Array:
 
 
 def _valid_id_mask(result: Validated) -> np.ndarray:
-    """Rows whose ID number itself passed (so a mismatch is about the other field)."""
+    """Rows with an ID number that itself passed (so a mismatch is about the other field)."""
     header = result.headers.get("id_number", "id_number")
     format_reasons = set(ID_REASONS.values())
     bad_rows = {p.row for p in result.problems
                 if p.column == header and p.reason in format_reasons}
-    return np.array([int(r) not in bad_rows for r in result.rows], dtype=bool)
+    present = pc.is_valid(result.table.column("id_number")).to_numpy(zero_copy_only=False)
+    return present & np.array([int(r) not in bad_rows for r in result.rows], dtype=bool)
 
 
 def _one_head_per_household(result: Validated) -> None:

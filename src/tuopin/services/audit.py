@@ -91,8 +91,9 @@ class ChainReport:
     events: int
     ok: bool
     broken_at: int | None = None
-    problem: str | None = None  # edited | deleted | inserted | head
+    problem: str | None = None  # edited | deleted | inserted
     detail: str = ""
+    head_hash: str | None = None  # the tip's hash: keep it outside the database to anchor
 
 
 def _events(session: Session, batch: int = 10_000) -> Iterator[AuditEventRecord]:
@@ -134,7 +135,7 @@ def verify(session: Session) -> ChainReport:
                                f"events {expected_id}..{last_id} are missing at the end")
         return ChainReport(count, False, expected_id - 1 if head else None, "inserted",
                            "the last event is not the recorded head of the chain")
-    return ChainReport(count, True)
+    return ChainReport(count, True, head_hash=prev_hash)
 
 
 def history(session: Session, *, entity: str, entity_id: str | None = None,

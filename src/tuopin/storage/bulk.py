@@ -74,6 +74,9 @@ def load(conn: Connection, table: Table, data: pa.Table, progress: Progress | No
         loader(conn, table, batch)
         if progress:
             progress(batch.num_rows)
+    # Autovacuum never sees temporary tables: without statistics the planner guesses a
+    # handful of rows and joins a million staged rows by nested loops.
+    conn.exec_driver_sql(f"ANALYZE {table.name}")
 
 
 def _executemany(conn: Connection, table: Table, batch: pa.RecordBatch) -> None:

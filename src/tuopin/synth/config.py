@@ -36,8 +36,9 @@ class SynthConfig:
             problems.append("province must be a two-digit code")
         if not self.years or list(self.years) != sorted(set(self.years)):
             problems.append("years must be distinct and in increasing order")
-        elif not 2010 <= self.years[0] <= self.years[-1] <= 2100:
-            problems.append("years must lie within 2010-2100")
+        elif not 2014 <= self.years[0] <= self.years[-1] <= 2100:
+            # The register (建档立卡) began in 2014; households are identified from then on.
+            problems.append("years must lie within 2014-2100")
         # Household numbers give a village four digits; the biggest village is 1.4 x the mean.
         if not 1 <= self.households_per_village <= 7000:
             problems.append("households_per_village must be within 1-7000")

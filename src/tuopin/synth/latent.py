@@ -33,7 +33,7 @@ def hardship(rng: np.random.Generator, village: np.ndarray, villages: int) -> np
     """Household hardship: a county part, a village part and the household's own part."""
     county = rng.standard_normal()
     village_part = rng.standard_normal(villages)[village]
-    # Variance shares 0.1 / 0.2 / 0.7 keep the total standard normal.
-    return np.sqrt(0.1) * county + np.sqrt(0.2) * village_part + np.sqrt(0.7) * rng.standard_normal(
-        len(village)
-    )
+    # Variance shares 0.05 / 0.2 / 0.75 keep the total standard normal; counties differ less
+    # than villages, as most of a county's poverty is concentrated in some of its villages.
+    own = rng.standard_normal(len(village))
+    return np.sqrt(0.05) * county + np.sqrt(0.2) * village_part + np.sqrt(0.75) * own

@@ -75,9 +75,12 @@ def _counties(config: SynthConfig, needed: int) -> list[tuple[str, str]]:
     """``needed`` (six-digit code, name) pairs: the province's real counties, then synthetic."""
     province = config.province
     units = [d for d in gb2260.divisions().values() if d.code.startswith(province)]
-    counties = sorted((d.code, d.name) for d in units if d.level == "county")
+    # Rural counties first: GB/T 2260 numbers urban districts (市辖区) 01-20, and a poverty
+    # registry is mostly about counties (21-80) and county-level cities (81-99).
+    counties = sorted(((d.code, d.name) for d in units if d.level == "county"),
+                      key=lambda c: (int(c[0][4:]) <= 20, c[0]))
     if len(counties) >= needed:
-        return counties[:needed]
+        return sorted(counties[:needed])
     prefectures = sorted(
         {d.code[:4] for d in units if d.level == "prefecture"} | {c[:4] for c, _ in counties}
     ) or [province + "01"]

@@ -77,7 +77,7 @@ def _incomes(
         0.15 + 0.6 * away + 0.1 * rng.random(n),  # wages
         0.25 + 0.2 * rng.random(n),  # production, net of costs
         0.03 * rng.random(n) ** 3,  # property
-        0.05 + 0.15 * hh.registered + 0.1 * np.minimum(elders, 2) + 0.25 * mem_dibao(fam, mem, n),
+        0.05 + 0.15 * hh.registered + 0.1 * np.minimum(elders, 2) + 0.25 * _dibao(fam, mem, n),
     ])
     shares = shares / shares.sum(axis=0)
     wage, production, property_, transfer = (shares[k][None, :] * net for k in range(4))
@@ -87,7 +87,7 @@ def _incomes(
             "property_income": property_, "transfer_income": transfer, "production_costs": costs}
 
 
-def mem_dibao(fam: Family, mem: Members, households: int) -> np.ndarray:
+def _dibao(fam: Family, mem: Members, households: int) -> np.ndarray:
     """1.0 for households where someone draws 低保."""
     return (_per_household(fam, households, mem.dibao) > 0).astype(float)
 

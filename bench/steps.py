@@ -1,0 +1,90 @@
+"""Benchmark steps, each run in its own process by bench.common.measure.
+
+Each step returns the seconds of the part being measured (a baseline's setup, such as
+reading the input into pandas, is not counted) and the runner prints them with peak RSS.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from tuopin.io.schema import Kind
+from tuopin.services.imports import import_file
+from tuopin.storage.db import make_engine
+from tuopin.storage.migrate import upgrade
+from tuopin.synth.config import SynthConfig
+from tuopin.synth.generate import generate
+
+
+def synth(folder: str, households: str) -> float:
+    started = time.perf_counter()
+    generate(SynthConfig(households=int(households), seed=1), Path(folder))
+    return time.perf_counter() - started
+
+
+def pandas_to_csv(folder: str) -> float:
+    import pandas as pd
+
+    frame = pd.read_csv(Path(folder) / "members.csv", dtype=str)
+    started = time.perf_counter()
+    frame.to_csv(Path(tempfile.mkdtemp()) / "members.csv", index=False)
+    return time.perf_counter() - started
+
+
+def prepare(url: str, folder: str) -> float:
+    """A migrated store holding the regions and households the members belong to."""
+    engine = make_engine(url)
+    upgrade(engine)
+    for kind in (Kind.REGIONS, Kind.HOUSEHOLDS):
+        path = Path(folder) / f"{kind.value}.csv"
+        result = import_file(engine, kind=kind, path=path, actor="bench", today=date.today())
+        assert result.written, result.problems[:5]
+    return 0.0
+
+
+def tuopin_import(url: str, folder: str) -> float:
+    engine = make_engine(url)
+    started = time.perf_counter()
+    result = import_file(engine, kind=Kind.MEMBERS, path=Path(folder) / "members.csv",
+                         actor="bench", today=date.today())
+    assert result.written and not result.problems, result.problems[:5]
+    return time.perf_counter() - started
+
+
+def pandas_to_sql(folder: str, database: str) -> float:
+    import pandas as pd
+
+    started = time.perf_counter()
+    frame = pd.read_csv(Path(folder) / "members.csv", dtype=str)
+    with sqlite3.connect(database) as con:
+        frame.to_sql("member", con, index=False, chunksize=50_000)
+    return time.perf_counter() - started
+
+
+def copy_raw_csv(dsn: str, folder: str) -> float:
+    import psycopg
+
+    path = Path(folder) / "members.csv"
+    started = time.perf_counter()
+    with psycopg.connect(dsn) as conn:
+        header = path.open(encoding="utf-8").readline().strip().split(",")
+        conn.execute("CREATE TABLE plain_member ({})".format(
+            ", ".join(f'"{c}" text' for c in header)))
+        sql = "COPY plain_member FROM STDIN WITH (FORMAT csv, HEADER)"
+        with conn.cursor().copy(sql) as copy, path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                copy.write(chunk)
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    seconds = globals()[sys.argv[1]](*json.loads(sys.argv[2]))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("BENCH " + json.dumps({"seconds": seconds, "peak_mb": peak}))
