@@ -4,22 +4,32 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-12)
+# The tests run Spark: the same pins plus PySpark (~470 MB), installed only by `make test`.
+SPARK_STAMP := $(VENV)/.installed-spark-$(shell cat pyproject.toml requirements-spark.lock | sha256sum | cut -c1-12)
 export UV_PYTHON_DOWNLOADS := never
 
 DEMO_DB := var/tuopin.db
 DEMO_HOUSEHOLDS ?= 30000
 DEMO_SEED ?= 2019
 
-.PHONY: setup run demo test lint typecheck layers pytest postgres bench clean
+.PHONY: setup setup-spark run demo test lint typecheck layers pytest postgres bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade uv
 	$(VENV)/bin/uv pip install -q --python $(PY) -r requirements.lock
 	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
-	rm -f $(VENV)/.installed-*; touch $(STAMP)
+	rm -f $(VENV)/.installed-[0-9a-f]*; touch $(STAMP)
 
 setup: $(STAMP)
+
+# A superset of requirements.lock (same versions), so `make run` after it changes nothing.
+$(SPARK_STAMP): pyproject.toml requirements-spark.lock | $(STAMP)
+	$(VENV)/bin/uv pip install -q --python $(PY) -r requirements-spark.lock
+	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
+	rm -f $(VENV)/.installed-spark-*; touch $(SPARK_STAMP)
+
+setup-spark: setup $(SPARK_STAMP)
 
 # Build the demo county once (about 30,000 households, fixed seed), then show it.
 demo: setup
@@ -53,8 +63,9 @@ typecheck: setup
 layers: setup
 	$(VENV)/bin/lint-imports
 
-pytest: setup postgres
-	$(PY) -m pytest -n 2 -q
+# Spark tests share one xdist_group, so one worker runs them all on one Spark session.
+pytest: setup-spark postgres
+	$(PY) -m pytest -n 2 --dist loadgroup -q
 
 test: lint typecheck layers pytest
 

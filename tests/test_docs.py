@@ -15,8 +15,13 @@ from tuopin.i18n import has_translation
 from tuopin.io.schema import FIELDS
 
 ROOT = Path(__file__).parents[1]
-DOCS = {name: (ROOT / name).read_text(encoding="utf-8")
-        for name in ("README.md", "docs/zh/guide.md", "docs/en/guide.md")}
+# README, and the Chinese and English user guides (every page of each language together).
+DOCS = {
+    "README.md": (ROOT / "README.md").read_text(encoding="utf-8"),
+    **{f"docs/{lang}": "\n".join(p.read_text(encoding="utf-8")
+                                 for p in sorted((ROOT / "docs" / lang).glob("*.md")))
+       for lang in ("zh", "en")},
+}
 
 
 def command_paths() -> list[str]:
@@ -45,7 +50,7 @@ def test_every_setting_is_documented(doc: str, variable: str) -> None:
     assert f"`{variable}`" in DOCS[doc]
 
 
-@pytest.mark.parametrize("doc", ["docs/zh/guide.md", "docs/en/guide.md"])
+@pytest.mark.parametrize("doc", ["docs/zh", "docs/en"])
 def test_every_import_field_is_documented(doc: str) -> None:
     missing = [f"{kind.value}.{f.name}" for kind, fields in FIELDS.items() for f in fields
                if f"`{f.name}`" not in DOCS[doc]]
@@ -65,3 +70,13 @@ def test_every_message_has_a_chinese_translation() -> None:
     msgids = {m[2] for m in found if isinstance(m[2], str)}
     assert msgids, "the extractor found no messages"
     assert sorted(m for m in msgids if not has_translation(m)) == []
+
+
+def test_every_enum_title_has_a_chinese_translation() -> None:
+    from tuopin.domain import enums
+
+    titled = [e for e in vars(enums).values()
+              if isinstance(e, type) and issubclass(e, enums.Titled) and e is not enums.Titled]
+    missing = [f"{e.__name__}.{m.name}: {m.title}" for e in titled for m in e
+               if not has_translation(m.title)]
+    assert titled and missing == []

@@ -21,6 +21,25 @@ class Settings(BaseSettings):
         "postgresql+psycopg://user@host/db.",
     )
     lang: str = Field(default="zh", description="Default language of messages: zh or en.")
+    data_dir: Path = Field(
+        default=Path("var"), description="Where evidence files and snapshots are kept."
+    )
+    evidence_max_bytes: int = Field(
+        default=10_000_000, description="Largest evidence file accepted (bytes)."
+    )
+    exit_notice_days: int = Field(
+        default=7, description="Length of the public notice (公示) before a household exits."
+    )
+    exit_in_identification_year: bool = Field(
+        default=False,
+        description="Allow a household to exit in the year it was identified (local rule: no).",
+    )
+    monitoring_deadline_days: int = Field(
+        default=15, description="Days from proposal to decision in monitoring identification."
+    )
+    monitoring_notice_days: int = Field(
+        default=5, description="Minimum days of village notice for a monitored household."
+    )
     echo_sql: bool = Field(default=False, description="Log every SQL statement (debugging).")
 
 

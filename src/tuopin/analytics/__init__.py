@@ -1,0 +1,1 @@
+"""Analytics on Ibis: assessment, incidence, Alkire-Foster MPI; engines are interchangeable."""

@@ -142,6 +142,8 @@ def synth_command(
     province: Annotated[str, typer.Option("--province", help="Two-digit code.")] = "62",
     into_db: Annotated[bool, typer.Option(
         "--into-db", help="Load straight into the configured database.")] = False,
+    output: Annotated[OutputFormat, typer.Option(
+        "--output", help="How to print the counts: table, json or csv.")] = OutputFormat.TABLE,
 ) -> None:
     """Generate a realistic, deterministic synthetic registry."""
     if out is None and not into_db:
@@ -161,7 +163,7 @@ def synth_command(
             bar.update(task, description="load", completed=0)
             counts = synth_load.load_synthetic(cli.ready_engine(), config=config,
                                                actor=cli.actor, today=cli.today(), progress=tick)
-    render_mapping(counts, OutputFormat.TABLE, title="synthetic registry")
+    render_mapping(counts, output, title="synthetic registry")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from tuopin.cli import audit_cmd, data_cmd, registry_cmd
+from tuopin.cli import (
+    assess_cmd,
+    audit_cmd,
+    data_cmd,
+    exits_cmd,
+    plans_cmd,
+    registry_cmd,
+    report_cmd,
+)
 from tuopin.cli.context import CliContext
 from tuopin.config import Settings
 from tuopin.domain.errors import TuopinError, ValidationFailed
@@ -40,6 +48,11 @@ def root(
 data_cmd.register(app)
 registry_cmd.register(app)
 app.add_typer(audit_cmd.app, name="audit")
+app.add_typer(assess_cmd.app, name="assess")
+app.add_typer(assess_cmd.standards_app, name="standards")
+report_cmd.register(app)
+plans_cmd.register(app)
+exits_cmd.register(app)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -56,3 +57,14 @@ def render_mapping(data: Mapping[str, Any], fmt: OutputFormat, *, title: str = "
         return
     rows = [{"field": k, "value": v} for k, v in data.items()]
     render(rows, fmt, title=title, columns=["field", "value"])
+
+
+def write_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], path: Path) -> None:
+    """Write result rows to a CSV, XLSX or Parquet file (by its suffix)."""
+    import pyarrow as pa
+
+    from tuopin.io.writers import detect_format, write_table
+
+    table = pa.Table.from_pylist([{k: _plain(r.get(k)) for k in columns} for r in rows]) \
+        if rows else pa.table({c: pa.array([], pa.string()) for c in columns})
+    write_table(table, path, fmt=detect_format(path, None))

@@ -7,6 +7,7 @@ Each member's value is the stable id stored in the database and accepted by the 
 from __future__ import annotations
 
 from enum import IntEnum, StrEnum
+from typing import Self
 
 
 class Titled(StrEnum):
@@ -22,6 +23,11 @@ class Titled(StrEnum):
 
     def __str__(self) -> str:
         return self.value
+
+    @classmethod
+    def of(cls, value: str) -> Self:
+        """The member whose stored value is ``value`` (ValueError if none)."""
+        return cls(value)  # type: ignore[call-arg]  # lookup by value, not a new member
 
 
 class RegionLevel(IntEnum):
@@ -153,3 +159,71 @@ class Role(Titled):
     HELPER = "helper", "helper"
     VERIFIER = "verifier", "verifier"
     AUDITOR = "auditor", "auditor"
+
+
+class MeasureKind(Titled):
+    """帮扶措施: what a measure is (the catalogue says what each one addresses)."""
+
+    INDUSTRY = "industry", "industry"
+    EMPLOYMENT = "employment", "employment"
+    RELOCATION = "relocation", "relocation"
+    EDUCATION = "education", "education support"
+    HEALTH = "health", "health support"
+    HOUSING = "housing", "housing renovation"
+    WATER = "water", "drinking water"
+    SAFETY_NET = "safety_net", "social safety net"
+    MICROCREDIT = "microcredit", "microcredit"
+    PUBLIC_JOB = "public_job", "public welfare job"
+    ECOLOGICAL = "ecological", "ecological compensation"
+    OTHER = "other_measure", "other measure"
+
+
+class MeasureStatus(Titled):
+    PLANNED = "planned", "planned"
+    IN_PROGRESS = "in_progress", "in progress"
+    DONE = "done", "done"
+    VERIFIED = "verified", "verified"
+    CANCELLED = "cancelled", "cancelled"
+
+
+class PlanStatus(Titled):
+    DRAFT = "draft", "draft"
+    APPROVED = "approved", "approved"
+
+
+class ExitState(Titled):
+    """The exit workflow of a household (退出): 未脱贫 → 预脱贫 → 公示中 → 已脱贫, or 返贫."""
+
+    NOT_EXITED = "not_exited", "not exited"
+    PRE_EXIT = "pre_exit", "proposed for exit"
+    IN_NOTICE = "in_notice", "in public notice"
+    EXITED = "exited", "exited"
+    RETURNED = "returned", "returned to poverty"
+
+
+class MonitoringCategory(Titled):
+    UNSTABLE_EXITED = "unstable_exited", "unstable exited household"
+    EDGE = "edge", "household at the edge of poverty"
+    SUDDEN_HARDSHIP = "sudden_hardship", "household in sudden severe hardship"
+
+
+class MonitoringState(Titled):
+    """防返贫监测 identification procedure (15 days at most) and its outcome."""
+
+    PROPOSED = "proposed", "proposed"
+    VISITED = "visited", "visited, household consents"
+    REVIEWED = "reviewed", "democratic review held"
+    IN_NOTICE = "in_notice", "in public notice"
+    TOWNSHIP_REVIEWED = "township_reviewed", "reviewed by the township"
+    IDENTIFIED = "identified", "identified as monitored"
+    REJECTED = "rejected", "not identified"
+    CLEARED = "cleared", "risk cleared"
+
+
+class ShockKind(Titled):
+    ILLNESS = "illness", "illness costs"
+    DISASTER = "disaster", "natural disaster"
+    ACCIDENT = "accident", "accident"
+    LOST_WORK = "lost_work", "lost work"
+    FAILED_BUSINESS = "failed_business", "failed business"
+    OTHER = "other_shock", "other shock"

@@ -1,0 +1,1 @@
+"""Poverty standards as data: TOML files, their expression language, and loading them."""

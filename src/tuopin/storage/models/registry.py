@@ -1,50 +1,22 @@
-"""ORM records of the registry (``*Record``); domain objects and API shapes live elsewhere.
-
-Enum columns store the enum's value (a short English id) as a string so that the same
-rows read the same in SQLite, PostgreSQL, DuckDB and Spark.
-"""
+"""Records of the registry (建档立卡): regions, households, members, surveys, helpers."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import cast
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Date,
     Float,
     ForeignKey,
-    Index,
     Integer,
-    MetaData,
     SmallInteger,
     String,
-    Table,
-    Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-
-
-def table_of(record: type[Base]) -> Table:
-    """The Core table behind a record class (typed, for set-based statements)."""
-    return cast(Table, record.__table__)
+from tuopin.storage.models.base import Base, BigId
 
 
 class RegionRecord(Base):
@@ -180,33 +152,6 @@ class UserRecord(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(32))
     region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"), default=None)
+    helper_id: Mapped[int | None] = mapped_column(ForeignKey("helper.id"), default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[str] = mapped_column(String(32))
-
-
-class AuditEventRecord(Base):
-    """One link of the hash-chained audit trail; see services/audit.py for the hash."""
-
-    __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_entity", "entity", "entity_id"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
-    at: Mapped[str] = mapped_column(String(32))  # ISO 8601 UTC, hashed verbatim
-    actor: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(64))
-    entity: Mapped[str] = mapped_column(String(32))
-    entity_id: Mapped[str | None] = mapped_column(String(64), default=None)
-    before: Mapped[str | None] = mapped_column(Text, default=None)  # canonical JSON
-    after: Mapped[str | None] = mapped_column(Text, default=None)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
-
-
-class AuditHeadRecord(Base):
-    """The chain's tip: one row, locked by every append so writers cannot fork the chain."""
-
-    __tablename__ = "audit_head"
-
-    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    last_id: Mapped[int] = mapped_column(BigInteger)
-    last_hash: Mapped[str] = mapped_column(String(64))

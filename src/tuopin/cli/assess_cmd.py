@@ -1,0 +1,183 @@
+"""Assessment: `tuopin assess`, `assess diff`, `assess show`, `assess list`, `standards`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tuopin.cli import context
+from tuopin.cli.output import OutputFormat, render, render_mapping, to_json, write_rows
+from tuopin.services import assessment_diff, assessments
+from tuopin.standards.loader import shipped
+from tuopin.storage.models import AssessmentRunRecord
+from tuopin.storage.scope import Scope
+
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Also write the rows to CSV/XLSX.")]
+
+app = typer.Typer(help="Assess households against a standard; compare runs.",
+                  invoke_without_command=True)
+standards_app = typer.Typer(help="The poverty standards tuopin knows.", no_args_is_help=True)
+
+
+@app.callback()
+def assess(
+    ctx: typer.Context,
+    standard: Annotated[str | None, typer.Option(
+        "--standard", help="A shipped standard's name or a .toml file.")] = None,
+    year: Annotated[int | None, typer.Option("--year", help="The survey year.")] = None,
+    engine: Annotated[str, typer.Option(
+        "--engine", help="auto, db, duckdb or spark.")] = "auto",
+    snapshot: Annotated[Path | None, typer.Option(
+        "--snapshot", help="Run on this Parquet snapshot (duckdb/spark).")] = None,
+    master: Annotated[str | None, typer.Option("--master", help="Spark master URL.")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Only this region.")] = None,
+    what_if: Annotated[Path | None, typer.Option(
+        "--what-if", help="A changed standard file: list who would change, store nothing.")
+    ] = None,
+    run: Annotated[int | None, typer.Option(
+        "--run", help="With --what-if: compare against this stored run.")] = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    out: OutOpt = None,
+) -> None:
+    """Assess every surveyed household of a year and record the run."""
+    if ctx.invoked_subcommand is not None:
+        return
+    cli = context.get(ctx)
+    engine_ = cli.ready_engine()
+    scope = Scope(region)
+    if what_if is not None:
+        _what_if(ctx, what_if, run, standard, year, engine, snapshot, master, scope, fmt, out)
+        return
+    if standard is None or year is None:
+        raise typer.BadParameter("give --standard and --year (or a subcommand)")
+    computed = assessments.compute(engine_, standard=assessments.standard_of(standard),
+                                   year=year, engine_name=engine, snapshot=snapshot,
+                                   master=master, scope=scope)
+    run_id = assessments.record(engine_, computed, actor=cli.actor, scope=scope)
+    with cli.session() as db:
+        record = assessments.get_run(db, run_id)
+        render_mapping(_run_row(record), fmt, title=f"assessment run {run_id}")
+
+
+def _what_if(ctx: typer.Context, path: Path, run: int | None, standard: str | None,
+             year: int | None, engine: str, snapshot: Path | None, master: str | None,
+             scope: Scope, fmt: OutputFormat, out: Path | None) -> None:
+    cli = context.get(ctx)
+    engine_ = cli.ready_engine()
+    changed = assessments.standard_of(str(path))
+    with cli.session() as db:
+        if run is not None:
+            base_run = assessments.get_run(db, run)
+            year = year or base_run.year
+            before = assessment_diff.stored_results(db, run, scope)
+        else:
+            if standard is None or year is None:
+                raise typer.BadParameter("--what-if needs --run R, or --standard and --year")
+            before = assessment_diff.computed_results(assessments.compute(
+                engine_, standard=assessments.standard_of(standard), year=year,
+                engine_name=engine, snapshot=snapshot, master=master, scope=scope))
+    after = assessment_diff.computed_results(assessments.compute(
+        engine_, standard=changed, year=year, engine_name=engine, snapshot=snapshot,
+        master=master, scope=scope))
+    _show_changes(assessment_diff.diff(before, after), fmt, out, f"what if {path.name}")
+
+
+def _show_changes(changes: list[dict[str, Any]], fmt: OutputFormat, out: Path | None,
+                  title: str) -> None:
+    columns = ["household_number", "village_code", "before", "after", "gained", "lost"]
+    if out is not None:
+        write_rows(changes, columns, out)
+    if fmt is OutputFormat.JSON:
+        print(to_json({"summary": assessment_diff.summary(changes), "changes": changes}))
+        return
+    render(changes, fmt, title=f"{title}: {len(changes)} households change", columns=columns)
+    if fmt is OutputFormat.TABLE:
+        render_mapping(assessment_diff.summary(changes), fmt, title="summary")
+
+
+@app.command("diff")
+def diff_command(
+    ctx: typer.Context, run_a: Annotated[int, typer.Argument()],
+    run_b: Annotated[int, typer.Argument()],
+    region: Annotated[str | None, typer.Option("--region")] = None,
+    fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None,
+) -> None:
+    """Households whose status differs between two runs, and the indicators behind it."""
+    with context.get(ctx).session() as db:
+        scope = Scope(region)
+        changes = assessment_diff.diff(assessment_diff.stored_results(db, run_a, scope),
+                                       assessment_diff.stored_results(db, run_b, scope))
+    _show_changes(changes, fmt, out, f"runs {run_a} -> {run_b}")
+
+
+def _run_row(run: AssessmentRunRecord) -> dict[str, Any]:
+    counts = json.loads(run.counts)
+    return {
+        "run": run.id, "standard": run.standard_name, "version": run.standard_version,
+        "hash": run.standard_hash[:16], "year": run.year, "engine": run.engine,
+        "scope": run.scope or "", "snapshot_at": run.snapshot_at, "created_by": run.created_by,
+        "households": run.households, "members": run.members,
+        "poor_households": run.poor_households, "poor_members": run.poor_members,
+        **{f"deprived:{k}": v for k, v in counts.get("indicators", {}).items()},
+        **{f"category:{k}": v for k, v in counts.get("categories", {}).items()},
+        "timings": run.timings,
+    }
+
+
+@app.command("list")
+def list_command(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE) -> None:
+    """Every recorded run."""
+    from sqlalchemy import select
+
+    with context.get(ctx).session() as db:
+        runs = db.scalars(select(AssessmentRunRecord).order_by(AssessmentRunRecord.id)).all()
+        rows = [{k: v for k, v in _run_row(r).items() if ":" not in k and k != "timings"}
+                for r in runs]
+    render(rows, fmt, title="assessment runs")
+
+
+@app.command("show")
+def show_command(
+    ctx: typer.Context, run: Annotated[int, typer.Argument()],
+    household: Annotated[str | None, typer.Option("--household", help="Explain one.")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="zh or en.")] = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """A run's record, or one household's result with every failed indicator explained."""
+    cli = context.get(ctx)
+    with cli.session() as db:
+        if household is None:
+            render_mapping(_run_row(assessments.get_run(db, run)), fmt, title=f"run {run}")
+            return
+        result = assessments.household_result(db, run_id=run, number=household, scope=Scope(),
+                                              lang=lang or cli.settings.lang)
+    if fmt is OutputFormat.JSON:
+        print(to_json(result))
+        return
+    render_mapping({k: v for k, v in result.items() if k != "indicators"}, fmt,
+                   title=f"household {household}, run {run}")
+    render(result["indicators"], fmt, columns=["indicator", "title", "explanation"])
+
+
+@standards_app.command("list")
+def standards_list(fmt: FormatOpt = OutputFormat.TABLE) -> None:
+    """The shipped standards."""
+    rows = []
+    for name in shipped():
+        std = assessments.standard_of(name)
+        rows.append({"name": std.name, "version": std.version, "years": f"{std.years[0]}-"
+                     f"{std.years[1]}", "indicators": len(std.indicators),
+                     "rule": std.poverty.rule.value, "title": std.title.zh})
+    render(rows, fmt, title="standards")
+
+
+@standards_app.command("check")
+def standards_check(path: Annotated[str, typer.Argument(help="Name or .toml file.")]) -> None:
+    """Parse and type-check a standard file; errors point at the line."""
+    std = assessments.standard_of(path)
+    print(f"{std.name} {std.version}: {len(std.indicators)} indicators, "
+          f"{len(std.income_lines)} income lines, hash {std.content_hash[:16]}: OK")

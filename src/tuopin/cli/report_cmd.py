@@ -1,0 +1,178 @@
+"""Measures of poverty: `tuopin report incidence|mpi`, `tuopin mpi FILE`, `tuopin snapshot`."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from tuopin.analytics.mpi import MpiResult, mpi_from_table, read_table
+from tuopin.cli import context
+from tuopin.cli.output import OutputFormat, render, render_mapping, to_json, write_rows
+from tuopin.domain.errors import ValidationFailed
+from tuopin.services import reports
+from tuopin.storage.scope import Scope
+
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Also write the rows to CSV/XLSX.")]
+RunOpt = Annotated[int, typer.Option("--run", help="The assessment run.")]
+RegionOpt = Annotated[str | None, typer.Option("--region", help="Only this region.")]
+
+report_app = typer.Typer(help="Poverty measures from an assessment run.", no_args_is_help=True)
+INCIDENCE_COLUMNS = ["code", "name", "households", "poor_households", "people", "poor_people",
+                     "incidence", "household_incidence"]
+
+
+@report_app.command("incidence")
+def incidence_command(
+    ctx: typer.Context, run: RunOpt,
+    level: Annotated[str, typer.Option(
+        "--level", help="province, prefecture, county, township or village.")] = "county",
+    region: RegionOpt = None, fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None,
+) -> None:
+    """贫困发生率: poor people ÷ rural people (and households) for every region of a level."""
+    with context.get(ctx).session() as db:
+        rows = reports.incidence(db, run_id=run, level=level, scope=Scope(region))
+    rows = rows + [reports.total(rows)]
+    if out is not None:
+        write_rows(rows, INCIDENCE_COLUMNS, out)
+    if fmt is OutputFormat.TABLE:
+        rows = [{**r, "incidence": _pct(r["incidence"]),
+                 "household_incidence": _pct(r["household_incidence"])} for r in rows]
+    render(rows, fmt, title=f"poverty incidence by {level}, run {run}",
+           columns=INCIDENCE_COLUMNS)
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.2f}%"
+
+
+@report_app.command("mpi")
+def mpi_report_command(
+    ctx: typer.Context, run: RunOpt,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="A level, or status, head_sex, sex, age_group.")] = None,
+    region: RegionOpt = None, fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None,
+) -> None:
+    """The Alkire-Foster measures (H, A, M0, contributions, bands, SEs) of a run."""
+    with context.get(ctx).session() as db:
+        result = reports.mpi(db, run_id=run, by=by, scope=Scope(region))
+    show_mpi(result, fmt, out, title=f"multidimensional poverty, run {run}")
+
+
+def _parse_pairs(text: str | None, what: str) -> dict[str, float]:
+    pairs: dict[str, float] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        name, sep, value = item.partition("=")
+        try:
+            pairs[name.strip()] = float(value)
+        except ValueError:
+            raise ValidationFailed(f"--{what} takes name=number pairs, not {item!r}") from None
+        if not sep:
+            raise ValidationFailed(f"--{what} takes name=number pairs, not {item!r}")
+    return pairs
+
+
+def mpi_command(
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet microdata, one row per unit.")],
+    indicators: Annotated[str, typer.Option("--indicators", help="a,b,c")],
+    k: Annotated[float, typer.Option("--k", help="Poverty cutoff in (0, 1].")],
+    weights: Annotated[str | None, typer.Option("--weights", help="a=0.5,b=0.25,...")] = None,
+    cutoffs: Annotated[str | None, typer.Option("--cutoffs", help="a=4,b=1: deprived below")
+                       ] = None,
+    sample_weight: Annotated[str | None, typer.Option("--sample-weight")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="A column to decompose by.")] = None,
+    strata: Annotated[str | None, typer.Option("--strata")] = None,
+    psu: Annotated[str | None, typer.Option("--psu")] = None,
+    fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None,
+) -> None:
+    """Alkire-Foster MPI of any table (survey microdata), with design-based standard errors."""
+    result = mpi_from_table(
+        read_table(file), indicators=[i.strip() for i in indicators.split(",") if i.strip()],
+        k=k, weights=_parse_pairs(weights, "weights") or None,
+        cutoffs=_parse_pairs(cutoffs, "cutoffs") or None, sample_weight=sample_weight,
+        by=by, strata=strata, psu=psu)
+    show_mpi(result, fmt, out, title=f"multidimensional poverty: {file.name}")
+
+
+def _long_rows(result: MpiResult) -> list[dict[str, Any]]:
+    """Every figure as (measure, indicator, group, value, se, ci_low, ci_high)."""
+    data = result.to_dict()
+    rows: list[dict[str, Any]] = []
+    for measure in ("H", "A", "M0"):
+        low, high = data["ci95"][measure]  # type: ignore[index]
+        rows.append({"measure": measure, "indicator": "", "group": "",
+                     "value": data[measure], "se": data["se"][measure],  # type: ignore[index]
+                     "ci_low": low, "ci_high": high})
+    for measure in ("vulnerable", "severe"):
+        rows.append({"measure": measure, "indicator": "", "group": "", "value": data[measure]})
+    for measure in ("uncensored_headcounts", "censored_headcounts", "contributions"):
+        for name, value in data[measure].items():  # type: ignore[attr-defined]
+            rows.append({"measure": measure, "indicator": name, "group": "", "value": value})
+    for group, g in (data.get("groups") or {}).items():  # type: ignore[attr-defined]
+        for measure in ("population_share", "H", "A", "M0", "contribution"):
+            rows.append({"measure": measure, "indicator": "", "group": group,
+                         "value": g[measure]})
+    return rows
+
+
+def show_mpi(result: MpiResult, fmt: OutputFormat, out: Path | None, *, title: str) -> None:
+    """Print an MPI result: one JSON object, a long CSV, or tables."""
+    columns = ["measure", "indicator", "group", "value", "se", "ci_low", "ci_high"]
+    rows = _long_rows(result)
+    if out is not None:
+        write_rows(rows, columns, out)
+    if fmt is OutputFormat.JSON:
+        print(to_json(result.to_dict()))
+    elif fmt is OutputFormat.CSV:
+        writer = csv.DictWriter(sys.stdout, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        data = result.to_dict()
+        render_mapping({"n": data["n"], "dropped": data.get("dropped"), "k": data.get("k"),
+                        **{m: f"{data[m]:.4f}" for m in ("H", "A", "M0")},
+                        **{f"se {m}": f"{v:.5f}" for m, v in data["se"].items()},  # type: ignore[attr-defined]
+                        **{f"95% CI {m}": f"[{lo:.4f}, {hi:.4f}]"
+                           for m, (lo, hi) in data["ci95"].items()},  # type: ignore[attr-defined]
+                        "vulnerable": f"{data['vulnerable']:.4f}",
+                        "severe": f"{data['severe']:.4f}"}, fmt, title=title)
+        render([{"indicator": name, "uncensored": f"{value:.4f}",
+                 "censored": f"{data['censored_headcounts'][name]:.4f}",  # type: ignore[index]
+                 "contribution": f"{100 * data['contributions'][name]:.1f}%"}  # type: ignore[index]
+                for name, value in data["uncensored_headcounts"].items()],  # type: ignore[attr-defined]
+               fmt, title="indicators")
+        groups = data.get("groups") or {}
+        if groups:
+            render([{"group": g, **{m: f"{v[m]:.4f}" for m in
+                                    ("population_share", "H", "A", "M0", "contribution")}}
+                    for g, v in groups.items()], fmt, title="groups")  # type: ignore[attr-defined]
+
+
+def snapshot_command(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="The directory to write.")],
+) -> None:
+    """Write the registry as Parquet partitioned by county (for --engine duckdb|spark)."""
+    from tuopin.storage.snapshot import write_snapshot
+
+    cli = context.get(ctx)
+    engine = cli.ready_engine()
+    manifest = write_snapshot(engine.url.render_as_string(hide_password=False), out,
+                              taken_at=datetime.now(UTC))
+    Console(stderr=True).print(f"snapshot written to {out}")
+    print(to_json(manifest if isinstance(manifest, dict) else getattr(manifest, "__dict__",
+                                                                       str(manifest))))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(report_app, name="report")
+    app.command("mpi")(mpi_command)
+    app.command("snapshot")(snapshot_command)

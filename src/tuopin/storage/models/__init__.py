@@ -1,0 +1,58 @@
+"""ORM records (``*Record``); domain objects and API shapes live elsewhere.
+
+Enum columns store the enum's value (a short English id) as a string so that the same rows
+read the same in SQLite, PostgreSQL, DuckDB and Spark. One module per noun.
+"""
+
+from tuopin.storage.models.assessment import AssessmentResultRecord, AssessmentRunRecord
+from tuopin.storage.models.audit import AuditEventRecord, AuditHeadRecord
+from tuopin.storage.models.base import NAMING, Base, BigId, table_of
+from tuopin.storage.models.plans import (
+    EvidenceRecord,
+    MeasureRecord,
+    PlanRecord,
+    PlanRevisionRecord,
+)
+from tuopin.storage.models.registry import (
+    HelperAssignmentRecord,
+    HelperRecord,
+    HouseholdRecord,
+    MemberRecord,
+    RegionRecord,
+    SurveyRecord,
+    UserRecord,
+)
+from tuopin.storage.models.workflows import (
+    ExitCaseRecord,
+    ExitEventRecord,
+    MonitoringCaseRecord,
+    MonitoringEventRecord,
+    ShockEventRecord,
+)
+
+__all__ = [
+    "NAMING",
+    "AssessmentResultRecord",
+    "AssessmentRunRecord",
+    "AuditEventRecord",
+    "AuditHeadRecord",
+    "Base",
+    "BigId",
+    "EvidenceRecord",
+    "ExitCaseRecord",
+    "ExitEventRecord",
+    "HelperAssignmentRecord",
+    "HelperRecord",
+    "HouseholdRecord",
+    "MeasureRecord",
+    "MemberRecord",
+    "MonitoringCaseRecord",
+    "MonitoringEventRecord",
+    "PlanRecord",
+    "PlanRevisionRecord",
+    "RegionRecord",
+    "ShockEventRecord",
+    "SurveyRecord",
+    "UserRecord",
+    "table_of",
+]
