@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from bench import registry
+import sys
+
+from bench import assess, registry
+
+SUITES = {"registry": registry.run, "assess": assess.run}
 
 
 def main() -> None:
+    """`python -m bench [registry|assess ...]`: all suites by default."""
+    chosen = sys.argv[1:] or list(SUITES)
     print("tuopin benchmarks (wall time, rows/s, peak RSS; ratio = tuopin / baseline)")
-    for line in registry.run():
-        print(line, flush=True)
+    for name in chosen:
+        for line in SUITES[name]():
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ class Measurement:
     seconds: float
     peak_mb: float
     rows: int
+    extra: int | None = None  # what the step reported (rows made, poor households found)
 
     @property
     def rows_per_second(self) -> float:
@@ -37,7 +38,8 @@ def measure(name: str, step: str, *args: object, rows: int = 0) -> Measurement:
         raise RuntimeError(f"{name} failed:\n{done.stdout}\n{done.stderr}")
     line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH "))
     result = json.loads(line.removeprefix("BENCH "))
-    return Measurement(name, result["seconds"], result["peak_mb"], rows)
+    extra = result.get("extra")
+    return Measurement(name, result["seconds"], result["peak_mb"], rows or extra or 0, extra)
 
 
 def report(title: str, ours: Measurement, baseline: Measurement) -> str:

@@ -84,7 +84,34 @@ def copy_raw_csv(dsn: str, folder: str) -> float:
     return time.perf_counter() - started
 
 
+def synth_to_snapshot(folder: str, households: str) -> tuple[float, int]:
+    from bench.synth_snapshot import write
+
+    started = time.perf_counter()
+    counts = write(SynthConfig(households=int(households), seed=1), Path(folder))
+    return time.perf_counter() - started, counts["member"]
+
+
+def assess_tuopin(folder: str, engine: str) -> tuple[float, int]:
+    from bench.assess_steps import tuopin_engine
+
+    return tuopin_engine(folder, engine)
+
+
+def assess_sql(folder: str) -> tuple[float, int]:
+    from bench.assess_steps import duckdb_sql
+
+    return duckdb_sql(folder)
+
+
+def assess_pandas(folder: str) -> tuple[float, int]:
+    from bench.assess_steps import pandas_plain
+
+    return pandas_plain(folder)
+
+
 if __name__ == "__main__":
-    seconds = globals()[sys.argv[1]](*json.loads(sys.argv[2]))
+    outcome = globals()[sys.argv[1]](*json.loads(sys.argv[2]))
+    seconds, extra = outcome if isinstance(outcome, tuple) else (outcome, None)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("BENCH " + json.dumps({"seconds": seconds, "peak_mb": peak}))
+    print("BENCH " + json.dumps({"seconds": seconds, "peak_mb": peak, "extra": extra}))

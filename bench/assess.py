@@ -1,0 +1,39 @@
+"""Assessment benchmark: synth 1M and 5M members (20M with BENCH_SCALE=province), snapshot,
+assess with cn-national and roll incidence up every level — tuopin on DuckDB beside the same
+standard written by hand in DuckDB SQL and in plain pandas, and tuopin on Spark at 1M."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from bench.common import Measurement, measure, report
+
+SIZES = {"default": (275_000, 1_375_000), "province": (275_000, 1_375_000, 5_500_000)}
+
+
+def _line(title: str, ours: Measurement, base: Measurement) -> str:
+    return report(title, ours, base)
+
+
+def run() -> list[str]:
+    lines = []
+    sizes = SIZES["province" if os.environ.get("BENCH_SCALE") == "province" else "default"]
+    for households in sizes:
+        folder = Path(tempfile.mkdtemp(prefix="tuopin-assess-")) / "snapshot"
+        built = measure("snapshot", "synth_to_snapshot", folder, households)
+        members = built.rows
+        ours = measure("tuopin duckdb", "assess_tuopin", folder, "duckdb", rows=members)
+        sql = measure("DuckDB SQL", "assess_sql", folder, rows=members)
+        pandas = measure("pandas", "assess_pandas", folder, rows=members)
+        label = f"assess {members:,} members"
+        agree = "agree" if ours.extra == sql.extra == pandas.extra else "DISAGREE"
+        lines.append(f"{label}: snapshot built in {built.seconds:.1f} s; poor households "
+                     f"tuopin {ours.extra}, SQL {sql.extra}, pandas {pandas.extra} ({agree})")
+        lines.append(_line(f"{label} vs SQL", ours, sql))
+        lines.append(_line(f"{label} vs pandas", ours, pandas))
+        if households == sizes[0]:
+            spark = measure("tuopin spark", "assess_tuopin", folder, "spark", rows=members)
+            lines.append(_line(f"{label} spark vs SQL", spark, sql))
+    return lines
