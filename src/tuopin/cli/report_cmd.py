@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from tuopin.analytics.mpi import MpiResult, mpi_from_table, read_table
+from tuopin.analytics.mpi import MpiResult
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render, render_mapping, to_json, write_rows
 from tuopin.domain.errors import ValidationFailed
@@ -94,8 +94,8 @@ def mpi_command(
     fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None,
 ) -> None:
     """Alkire-Foster MPI of any table (survey microdata), with design-based standard errors."""
-    result = mpi_from_table(
-        read_table(file), indicators=[i.strip() for i in indicators.split(",") if i.strip()],
+    result = reports.mpi_of_file(
+        file, indicators=[i.strip() for i in indicators.split(",") if i.strip()],
         k=k, weights=_parse_pairs(weights, "weights") or None,
         cutoffs=_parse_pairs(cutoffs, "cutoffs") or None, sample_weight=sample_weight,
         by=by, strata=strata, psu=psu)
@@ -161,15 +161,12 @@ def snapshot_command(
     out: Annotated[Path, typer.Option("--out", help="The directory to write.")],
 ) -> None:
     """Write the registry as Parquet partitioned by county (for --engine duckdb|spark)."""
-    from tuopin.storage.snapshot import write_snapshot
+    from tuopin.services.snapshots import take_snapshot
 
-    cli = context.get(ctx)
-    engine = cli.ready_engine()
-    manifest = write_snapshot(engine.url.render_as_string(hide_password=False), out,
-                              taken_at=datetime.now(UTC))
+    manifest = take_snapshot(context.get(ctx).ready_engine(), out_dir=out,
+                             taken_at=datetime.now(UTC))
     Console(stderr=True).print(f"snapshot written to {out}")
-    print(to_json(manifest if isinstance(manifest, dict) else getattr(manifest, "__dict__",
-                                                                       str(manifest))))
+    print(to_json(manifest.to_json()))
 
 
 def register(app: typer.Typer) -> None:

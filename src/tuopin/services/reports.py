@@ -9,6 +9,7 @@ the household's profile, MPI.md §3).
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ import pyarrow.compute as pc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tuopin.analytics.mpi import MpiResult, af_measures
+from tuopin.analytics.mpi import MpiResult, af_measures, mpi_from_table, read_table
 from tuopin.domain.enums import RegionLevel
 from tuopin.domain.errors import ValidationFailed
 from tuopin.services.assessments import get_run, run_standard
@@ -161,3 +162,13 @@ def mpi(session: Session, *, run_id: int, by: str | None, scope: Scope) -> MpiRe
                        psu=psu[keep] if psu is not None else None,
                        dimensions=standard.dimensions, vulnerable=(band[0], band[1]),
                        severe=standard.poverty.severe or 0.5)
+
+
+def mpi_of_file(path: Path, *, indicators: list[str], k: float,
+                weights: dict[str, float] | None, cutoffs: dict[str, float] | None,
+                sample_weight: str | None, by: str | None, strata: str | None,
+                psu: str | None) -> MpiResult:
+    """The Alkire-Foster measures of any CSV/Parquet table (survey microdata)."""
+    return mpi_from_table(read_table(path), indicators=indicators, k=k, weights=weights,
+                          cutoffs=cutoffs, sample_weight=sample_weight, by=by, strata=strata,
+                          psu=psu)
