@@ -39,3 +39,16 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url: str) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_a_sqlite_reader_does_not_wait_for_a_writer(sqlite_url: str) -> None:
+    from sqlalchemy import text
+
+    from tuopin.storage.db import make_engine, readonly
+
+    engine = make_engine(sqlite_url)
+    with engine.begin() as writer:
+        writer.execute(text("UPDATE audit_head SET last_id = last_id"))
+        with readonly(engine).connect() as reader:  # would block 30 s under BEGIN IMMEDIATE
+            assert reader.execute(text("SELECT last_id FROM audit_head")).scalar_one() == 0
+    engine.dispose()

@@ -25,10 +25,22 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo)
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; take control so that
-        # BEGIN IMMEDIATE serialises writers (the audit chain relies on it).
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # BEGIN IMMEDIATE serialises writers (the audit chain relies on it). Read-only work
+        # (engine.execution_options(readonly=True)) begins deferred, so that readers never
+        # queue behind a writer in WAL mode.
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _sqlite_begin(conn: Any) -> None:
+    readonly = conn.get_execution_options().get("readonly", False)
+    conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+def readonly(engine: Engine) -> Engine:
+    """The same engine for read-only work (deferred transactions on SQLite)."""
+    return engine.execution_options(readonly=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
