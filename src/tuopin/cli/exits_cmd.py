@@ -1,9 +1,315 @@
-"""Commands of this area are registered here (see register)."""
+"""Exits and monitoring: `tuopin exit ...` and `tuopin monitor ...` (parse, call, render)."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+
+from tuopin.cli import context
+from tuopin.cli.output import OutputFormat, render, render_mapping, to_json, write_rows
+from tuopin.domain.enums import ExitState, MonitoringState, ShockKind
+from tuopin.services import exit_checks, exits, monitor_clearance, monitoring
+from tuopin.storage.scope import Scope
+
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
+AsOfOpt = Annotated[datetime | None, typer.Option(
+    "--as-of", formats=["%Y-%m-%d"], help="The date of the step (YYYY-MM-DD); default today.")]
+RunOpt = Annotated[int, typer.Option("--run", help="The assessment run.")]
+RegionOpt = Annotated[str | None, typer.Option("--region", help="Only this region.")]
+NumberArg = Annotated[str, typer.Argument(help="The household number.")]
+CaseArg = Annotated[int, typer.Argument(help="The monitoring case id.")]
+
+exit_app = typer.Typer(help="Household exits (退出) and village/county exit checks.",
+                       no_args_is_help=True)
+monitor_app = typer.Typer(help="Return-to-poverty monitoring (防返贫监测).", no_args_is_help=True)
+EXIT_COLUMNS = ["number", "village_code", "state", "household_status", "opened_on",
+                "notice_start", "notice_end", "exited_on", "run_id", "version"]
+CASE_COLUMNS = ["case", "number", "village_code", "category", "risk_types", "source", "state",
+                "opened_on", "deadline", "late", "days_late", "plan_id", "version"]
+CHECK_COLUMNS = ["code", "name", "western", "criterion", "title", "figure", "threshold",
+                 "outcome", "verdict", "basis"]
+# what fits a terminal; CSV and JSON keep every column
+CASE_TABLE = ["case", "number", "category", "state", "deadline", "late", "days_late"]
+CHECK_TABLE = ["code", "name", "title", "figure", "threshold", "outcome", "verdict"]
+
+
+def _day(value: datetime | None) -> date:
+    return value.date() if value is not None else context.CliContext.today()
+
+
+def _show(row: dict[str, Any], fmt: OutputFormat, title: str) -> None:
+    render_mapping(row, fmt, title=title)
+
+
+def _cases(rows: list[dict[str, Any]], fmt: OutputFormat, title: str) -> None:
+    render(rows, fmt, title=title, columns=CASE_TABLE if fmt is OutputFormat.TABLE
+           else CASE_COLUMNS)
+
+
+def _evidence(value: dict[str, Any] | None) -> str:
+    return "; ".join(f"{k}: {v}" for k, v in (value or {}).items())
+
+
+@exit_app.command("propose")
+def exit_propose(
+    ctx: typer.Context, number: NumberArg, run: RunOpt,
+    minutes: Annotated[str, typer.Option("--minutes", help="The democratic review's minutes.")],
+    standard: Annotated[str, typer.Option("--standard", help="The run's standard.")
+                        ] = exits.DEFAULT_STANDARD,
+    as_of: AsOfOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """预脱贫: propose a household's exit on a run where it is not poor."""
+    cli = context.get(ctx)
+    with cli.session() as db, db.begin():
+        row = exits.propose(db, number=number, run_id=run, minutes=minutes, as_of=_day(as_of),
+                            actor=cli.actor, scope=Scope(), standard=standard,
+                            allow_identification_year=cli.settings.exit_in_identification_year)
+    _show(row, fmt, f"exit of {number}")
+
+
+@exit_app.command("notice")
+def exit_notice(
+    ctx: typer.Context, number: NumberArg,
+    start: Annotated[datetime, typer.Option("--start", formats=["%Y-%m-%d"])],
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """公示: start the village notice (its length is TUOPIN_EXIT_NOTICE_DAYS)."""
+    cli = context.get(ctx)
+    with cli.session() as db, db.begin():
+        row = exits.start_notice(db, number=number, start=start.date(), actor=cli.actor,
+                                 scope=Scope(), notice_days=cli.settings.exit_notice_days)
+    _show(row, fmt, f"exit of {number}")
+
+
+@exit_app.command("announce")
+def exit_announce(
+    ctx: typer.Context, number: NumberArg,
+    as_of: AsOfOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """公告: announce the exit once the notice has ended; the household is struck off."""
+    cli = context.get(ctx)
+    with cli.session() as db, db.begin():
+        row = exits.announce(db, number=number, as_of=_day(as_of), actor=cli.actor,
+                             scope=Scope(),
+                             allow_identification_year=cli.settings.exit_in_identification_year)
+    _show(row, fmt, f"exit of {number}")
+
+
+@exit_app.command("object")
+def exit_object(
+    ctx: typer.Context, number: NumberArg,
+    reason: Annotated[str, typer.Option("--reason", help="What the objection says.")],
+    as_of: AsOfOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """An objection during the notice: the case goes back to 未脱贫."""
+    cli = context.get(ctx)
+    with cli.session() as db, db.begin():
+        row = exits.record_objection(db, number=number, reason=reason, as_of=_day(as_of),
+                                     actor=cli.actor, scope=Scope())
+    _show(row, fmt, f"exit of {number}")
+
+
+@exit_app.command("returns")
+def exit_returns(
+    ctx: typer.Context, run: RunOpt, region: RegionOpt = None,
+    standard: Annotated[str, typer.Option("--standard", help="The run's standard.")
+                        ] = exits.DEFAULT_STANDARD,
+    as_of: AsOfOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """返贫: mark every exited household that the run finds poor again."""
+    cli = context.get(ctx)
+    with cli.session() as db, db.begin():
+        rows = exits.mark_returns(db, run_id=run, as_of=_day(as_of), actor=cli.actor,
+                                  scope=Scope(region), standard=standard)
+    render(rows, fmt, title=f"returned to poverty in run {run}: {len(rows)}",
+           columns=EXIT_COLUMNS)
+
+
+@exit_app.command("show")
+def exit_show(ctx: typer.Context, number: NumberArg, fmt: FormatOpt = OutputFormat.TABLE
+              ) -> None:
+    """A household's exit case and every step with its evidence."""
+    with context.get(ctx).session() as db:
+        case = exits.show(db, number=number, scope=Scope())
+    if fmt is OutputFormat.JSON:
+        print(to_json(case))
+        return
+    _show({k: v for k, v in case.items() if k != "events"}, fmt, f"exit of {number}")
+    render([{**e, "evidence": _evidence(e["evidence"])} for e in case["events"]], fmt,
+           title="steps",
+           columns=["on", "from", "to", "by", "note", "run_id", "evidence"])
+
+
+@exit_app.command("list")
+def exit_list(
+    ctx: typer.Context,
+    state: Annotated[ExitState | None, typer.Option("--state", help="Only this state.")] = None,
+    region: RegionOpt = None, fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Every exit case, optionally in one state."""
+    with context.get(ctx).session() as db:
+        rows = exits.list_cases(db, scope=Scope(region), state=state)
+    render(rows, fmt, title=f"exit cases: {len(rows)}", columns=EXIT_COLUMNS)
+
+
+@exit_app.command("check")
+def exit_check(
+    ctx: typer.Context, run: RunOpt,
+    level: Annotated[str, typer.Option("--level", help="village or county.")] = "county",
+    region: RegionOpt = None,
+    verification: Annotated[Path | None, typer.Option(
+        "--verification", help="CSV/JSON: code, wrong_exit_rate, missed_rate, approval_rate "
+        "(composite_incidence).")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="zh or en.")] = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the rows (XLSX/CSV).")
+                   ] = None,
+) -> None:
+    """出列 / 摘帽: every criterion of every village or county, with figures and verdicts."""
+    cli = context.get(ctx)
+    figures = exit_checks.read_verification(verification) if verification else None
+    with cli.session() as db:
+        checked = exit_checks.check(db, level=level, run_id=run, scope=Scope(region),
+                                    verification=figures)
+    rows = exit_checks.flat_rows(checked, lang=lang or cli.settings.lang)
+    if out is not None:
+        write_rows(rows, CHECK_COLUMNS + ["source"], out)
+    if fmt is OutputFormat.JSON:
+        print(to_json(checked))
+        return
+    if fmt is OutputFormat.TABLE:
+        rows = [{**r, "figure": "" if r["figure"] is None else f"{100 * r['figure']:.2f}%"}
+                for r in rows]
+    render(rows, fmt, title=f"{level} exit check, run {run}",
+           columns=CHECK_TABLE if fmt is OutputFormat.TABLE else CHECK_COLUMNS)
+
+
+@monitor_app.command("scan")
+def monitor_scan(
+    ctx: typer.Context, run: RunOpt, region: RegionOpt = None,
+    as_of: AsOfOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Propose monitoring cases for the households a cn-monitoring run flags."""
+    cli = context.get(ctx)
+    with cli.session() as db, db.begin():
+        found = monitoring.scan(db, run_id=run, as_of=_day(as_of), scope=Scope(region),
+                                deadline_days=cli.settings.monitoring_deadline_days,
+                                actor=cli.actor)
+    if fmt is OutputFormat.JSON:
+        print(to_json(found))
+        return
+    _cases(found["proposed"], fmt, f"proposed from run {run}")
+    Console(stderr=True).print(f"{len(found['proposed'])} proposed; {found['skipped_open']} "
+                               "skipped (an open case already)", highlight=False)
+
+
+@monitor_app.command("list")
+def monitor_list(
+    ctx: typer.Context, late: Annotated[bool, typer.Option("--late", help="Only late.")] = False,
+    state: Annotated[MonitoringState | None, typer.Option("--state")] = None,
+    as_of: AsOfOpt = None,
+    region: RegionOpt = None, fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Monitoring cases, with their deadlines and whether they are late."""
+    with context.get(ctx).session() as db:
+        rows = monitoring.list_cases(db, scope=Scope(region), as_of=_day(as_of),
+                                     late_only=late, state=state)
+    _cases(rows, fmt, f"monitoring cases: {len(rows)}")
+
+
+@monitor_app.command("show")
+def monitor_show(ctx: typer.Context, case: CaseArg,
+                 as_of: AsOfOpt = None,
+                 fmt: FormatOpt = OutputFormat.TABLE) -> None:
+    """A monitoring case, its steps and its shocks."""
+    with context.get(ctx).session() as db:
+        found = monitoring.show(db, case_id=case, scope=Scope(), as_of=_day(as_of))
+    if fmt is OutputFormat.JSON:
+        print(to_json(found))
+        return
+    _show({k: v for k, v in found.items() if k not in ("events", "shocks")}, fmt,
+          f"monitoring case {case}")
+    render(found["events"], fmt, title="steps", columns=["on", "from", "to", "by", "note"])
+
+
+@monitor_app.command("advance")
+def monitor_advance(
+    ctx: typer.Context, case: CaseArg,
+    to: Annotated[MonitoringState, typer.Option("--to", help="The next state.")],
+    on: Annotated[datetime | None, typer.Option("--on", formats=["%Y-%m-%d"])] = None,
+    note: Annotated[str | None, typer.Option("--note")] = None,
+    expect_version: Annotated[int | None, typer.Option(
+        "--expect-version", help="Refuse if the case changed since you saw this version.")
+    ] = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Take the next step of the identification procedure (or reject the case)."""
+    cli = context.get(ctx)
+    with cli.session() as db, db.begin():
+        row = monitoring.advance(db, case_id=case, to=to, on=_day(on), note=note,
+                                 actor=cli.actor, scope=Scope(),
+                                 notice_days=cli.settings.monitoring_notice_days,
+                                 expected_version=expect_version)
+    _show(row, fmt, f"monitoring case {case}")
+
+
+@monitor_app.command("notice")
+def monitor_notice(ctx: typer.Context, case: CaseArg,
+                   lang: Annotated[str | None, typer.Option("--lang")] = None) -> None:
+    """Print the village notice (no ID, phone, bank or health data)."""
+    cli = context.get(ctx)
+    with cli.session() as db:
+        print(monitor_clearance.notice(db, case_id=case, scope=Scope(),
+                                       lang=lang or cli.settings.lang))
+
+
+@monitor_app.command("clear")
+def monitor_clear(
+    ctx: typer.Context, case: CaseArg,
+    as_of: AsOfOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """风险消除: close an identified case when every condition holds."""
+    cli = context.get(ctx)
+    with cli.session() as db, db.begin():
+        row = monitor_clearance.clear(db, case_id=case, as_of=_day(as_of), actor=cli.actor,
+                                      scope=Scope())
+    _show(row, fmt, f"monitoring case {case}")
+
+
+@monitor_app.command("shock")
+def monitor_shock(
+    ctx: typer.Context, number: NumberArg,
+    kind: Annotated[ShockKind, typer.Option("--kind")],
+    on: Annotated[datetime, typer.Option("--on", formats=["%Y-%m-%d"], help="When it happened.")],
+    amount: Annotated[float | None, typer.Option("--amount", help="Yuan.")] = None,
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    as_of: AsOfOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Record a shock; it opens a re-assessment case with a deadline."""
+    cli = context.get(ctx)
+    with cli.session() as db, db.begin():
+        row = monitoring.record_shock(
+            db, number=number, kind=kind, occurred_on=on.date(), amount=amount,
+            description=description, as_of=_day(as_of), actor=cli.actor, scope=Scope(),
+            deadline_days=cli.settings.monitoring_deadline_days)
+    if fmt is OutputFormat.JSON:
+        print(to_json(row))
+        return
+    _show({k: v for k, v in row.items() if k != "case"}, fmt, f"shock for {number}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add `tuopin exit ...` and `tuopin monitor ...` to the root app."""
+    app.add_typer(exit_app, name="exit")
+    app.add_typer(monitor_app, name="monitor")

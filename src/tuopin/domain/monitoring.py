@@ -1,0 +1,185 @@
+"""防返贫监测: the identification procedure, its deadline, risk clearance and the notice text.
+
+The procedure (中农组发〔2021〕7号, DOMAIN.md): proposed → home visit and consent → democratic
+review → village notice (at least the notice days) → township review → county decision
+(identified or rejected); 15 days at most from proposal to decision. Advancing after the
+deadline is allowed (the work still has to be done) but the case counts as late. An
+identified case is closed by risk clearance (风险消除) only when every condition holds.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from tuopin.domain.enums import MonitoringCategory, MonitoringState
+from tuopin.domain.errors import ValidationFailed
+from tuopin.domain.exit_criteria import Clearance
+
+S = MonitoringState
+NEXT: dict[MonitoringState, MonitoringState] = {
+    S.PROPOSED: S.VISITED,
+    S.VISITED: S.REVIEWED,
+    S.REVIEWED: S.IN_NOTICE,
+    S.IN_NOTICE: S.TOWNSHIP_REVIEWED,
+    S.TOWNSHIP_REVIEWED: S.IDENTIFIED,
+}
+PROCEDURE = frozenset(NEXT)  # the steps before the county's decision
+CLOSED = frozenset({S.REJECTED, S.CLEARED})  # a household with a closed case may be proposed
+
+
+@dataclass(frozen=True)
+class MonitoringCase:
+    state: MonitoringState
+    opened_on: date
+    deadline: date
+    notice_start: date | None = None
+    notice_end: date | None = None
+    identified_on: date | None = None
+    cleared_on: date | None = None
+
+
+def open_case(*, as_of: date, deadline_days: int) -> MonitoringCase:
+    """A proposed case whose decision is due ``deadline_days`` after ``as_of``."""
+    return MonitoringCase(state=S.PROPOSED, opened_on=as_of,
+                          deadline=as_of + timedelta(days=deadline_days))
+
+
+def pick_category(ids: Iterable[str]) -> MonitoringCategory | None:
+    """The first of the three categories (in policy order) among a result's category ids."""
+    found = set(ids)
+    return next((c for c in MonitoringCategory if c.value in found), None)
+
+
+def advance(case: MonitoringCase, to: MonitoringState, *, on: date, notice_days: int,
+            note: str | None = None) -> MonitoringCase:
+    """Take the next step of the procedure (or reject the case), on ``on``."""
+    if to is S.CLEARED:
+        raise ValidationFailed("risk clearance is not a procedural step: clear the case, which "
+                               "checks its conditions")
+    if case.state not in PROCEDURE:
+        raise ValidationFailed(f"the case is '{case.state.value}' ({case.state.title}): its "
+                               "procedure is over")
+    if on < case.opened_on:
+        raise ValidationFailed(f"a step cannot be dated {on.isoformat()}, before the case was "
+                               f"opened ({case.opened_on.isoformat()})")
+    if to is S.REJECTED:
+        if not (note or "").strip():
+            raise ValidationFailed("a rejection needs its reason (a note)")
+        return replace(case, state=S.REJECTED)
+    expected = NEXT[case.state]
+    if to is not expected:
+        raise ValidationFailed(f"cannot go from '{case.state.value}' to '{to.value}': the "
+                               f"next step is '{expected.value}' ({expected.title})")
+    if to is S.IN_NOTICE:
+        return replace(case, state=to, notice_start=on,
+                       notice_end=on + timedelta(days=notice_days))
+    if case.state is S.IN_NOTICE:
+        assert case.notice_end is not None
+        if on < case.notice_end:
+            last = case.notice_end - timedelta(days=1)
+            raise ValidationFailed(f"the village notice lasts until {last.isoformat()} (at "
+                                   f"least {notice_days} days): the township can review it "
+                                   f"from {case.notice_end.isoformat()}, not on "
+                                   f"{on.isoformat()}")
+    if to is S.IDENTIFIED:
+        return replace(case, state=to, identified_on=on)
+    return replace(case, state=to)
+
+
+def is_late(case: MonitoringCase, *, as_of: date, decided_on: date | None = None) -> bool:
+    """Past the deadline without a decision, or decided after it."""
+    if case.state in PROCEDURE:
+        return as_of > case.deadline
+    return decided_on is not None and decided_on > case.deadline
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later (the month's last day when it has fewer days)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class ClearanceFacts:
+    """What risk clearance is judged on, gathered by the service."""
+
+    income_per_capita: float | None  # the latest monitoring assessment's figure
+    monitoring_line: float | None  # that assessment's monitoring line
+    delivered_measures: int  # the household's measures done or verified
+    able_bodied_members: int  # living members whose labour counts as able-bodied
+
+
+def clearance_problems(case: MonitoringCase, facts: ClearanceFacts, *, as_of: date,
+                       rule: Clearance) -> list[str]:
+    """Every unmet condition of 风险消除 (an empty list: the risk may be cleared)."""
+    problems = []
+    if facts.income_per_capita is None or facts.monitoring_line is None:
+        problems.append("no income figure from a monitoring assessment")
+    elif facts.income_per_capita < facts.monitoring_line:
+        problems.append(f"income per capita {facts.income_per_capita:g} is still below the "
+                        f"monitoring line {facts.monitoring_line:g}")
+    stable_from = (add_months(case.identified_on, rule.min_months_stable)
+                   if case.identified_on else None)
+    if stable_from is None or as_of < stable_from:
+        problems.append(f"less than {rule.min_months_stable} months since identification "
+                        f"(possible from {stable_from.isoformat() if stable_from else '-'})")
+    if facts.delivered_measures < rule.min_measures_delivered:
+        problems.append(f"no assistance measure delivered (needs at least "
+                        f"{rule.min_measures_delivered} done or verified)")
+    if facts.able_bodied_members == 0:
+        problems.append("the household has no able-bodied labour: its risk is not cleared")
+    return problems
+
+
+def clear(case: MonitoringCase, facts: ClearanceFacts, *, as_of: date,
+          rule: Clearance) -> MonitoringCase:
+    """风险消除, only when every condition holds; the refusal names each unmet one."""
+    if case.state is not S.IDENTIFIED:
+        raise ValidationFailed(f"only an identified case can be cleared; this one is "
+                               f"'{case.state.value}' ({case.state.title})")
+    problems = clearance_problems(case, facts, as_of=as_of, rule=rule)
+    if problems:
+        raise ValidationFailed("risk not cleared: " + "; ".join(problems), problems=problems)
+    return replace(case, state=S.CLEARED, cleared_on=as_of)
+
+
+@dataclass(frozen=True)
+class NoticeFacts:
+    """All a village notice may show: no ID, phone, bank or health data can reach it."""
+
+    village: str
+    head_name: str
+    household_size: int
+    category_title: str
+    notice_start: date
+    notice_end: date
+
+
+_NOTICE = {
+    "zh": ("{village}防止返贫监测对象拟纳入公示\n"
+           "经农户申请或干部排查、入户核实和村民主评议，拟将下列农户纳入防止返贫监测对象，"
+           "现予公示。\n"
+           "户主：{head}　家庭人口：{size}人　监测类型：{category}\n"
+           "公示期：{start}至{end}。如有异议，请于公示期内向村民委员会反映。"),
+    "en": ("{village}: notice of a household proposed for return-to-poverty monitoring\n"
+           "After the household's application or a cadre's visit, a home visit and the "
+           "village's democratic review, the household below is proposed for monitoring.\n"
+           "Head of household: {head}; members: {size}; category: {category}\n"
+           "Notice period: {start} to {end}. Objections go to the village committee within "
+           "the notice period."),
+}
+
+
+def notice_text(facts: NoticeFacts, *, lang: str = "zh") -> str:
+    """The village notice (公示) of a proposed monitored household."""
+    template = _NOTICE["en" if lang.startswith("en") else "zh"]
+    # notice_end is the first day after the notice (when the township may review): people
+    # read a notice period as its first and last day
+    last = max(facts.notice_start, facts.notice_end - timedelta(days=1))
+    return template.format(village=facts.village, head=facts.head_name,
+                           size=facts.household_size, category=facts.category_title,
+                           start=facts.notice_start.isoformat(), end=last.isoformat())

@@ -1,0 +1,235 @@
+"""Monitoring through the service: scan, shocks, the procedure and its deadline, the notice."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from factories import person_id
+from tuopin.domain.enums import MonitoringState, ShockKind
+from tuopin.domain.errors import ValidationFailed
+from tuopin.services import assessments, audit, monitor_clearance, monitoring
+from tuopin.services.households import StaleVersion
+from tuopin.standards.loader import load
+from tuopin.storage.db import session_factory
+from tuopin.storage.models import (
+    AuditEventRecord,
+    HouseholdRecord,
+    MemberRecord,
+    MonitoringCaseRecord,
+    MonitoringEventRecord,
+    RegionRecord,
+    ShockEventRecord,
+    SurveyRecord,
+)
+from tuopin.storage.scope import EVERYTHING
+
+VILLAGE = "621121001001"
+REGIONS = [("620000000000", "甘肃省", 1, None), ("621100000000", "定西市", 2, "620000000000"),
+           ("621121000000", "通渭县", 3, "621100000000"),
+           ("621121001000", "平襄镇", 4, "621121000000"), (VILLAGE, "东关村", 5, "621121001000")]
+WHO: dict[str, Any] = {"actor": "cadre", "scope": EVERYTHING}
+SENSITIVE = {"id": person_id(date(1970, 1, 1), 11), "phone": "13912345678",
+             "home_phone": "13800001111", "bank": "6228480000000000001"}
+
+
+def seed(engine: Engine, homes: dict[str, dict[str, Any]]) -> None:
+    """One household per entry, with a working head and a 2020 survey (survey overrides)."""
+    with session_factory(engine)() as db, db.begin():
+        db.add_all(RegionRecord(code=c, name=n, level=lv, parent_code=p)
+                   for c, n, lv, p in REGIONS)
+        db.flush()
+        for i, (number, fields) in enumerate(homes.items()):
+            survey = fields.pop("survey", {})
+            home = HouseholdRecord(number=number, village_code=VILLAGE,
+                                   **{"status": "ordinary", **fields})
+            db.add(home)
+            db.flush()
+            db.add(MemberRecord(household_id=home.id, id_number=person_id(
+                date(1970, 1, 1 + i), 11), name=f"户主{number}", sex="male",
+                birth_date=date(1970, 1, 1 + i), relation="head", health="healthy",
+                labour="ordinary", medical_insurance=True))
+            db.add(SurveyRecord(household_id=home.id, year=2020, household_size=1, **{
+                "wage_income": 21000, "medical_expenses": 0, "food_secure": True,
+                "clothing_secure": True, "housing_grade": "A", "water_quantity_lpd": 60,
+                "water_piped": True, "water_outage_days": 0, "water_quality_ok": True,
+                **survey}))
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    with session_factory(engine)() as session:
+        yield session
+
+
+def home_id(db: Session, number: str) -> int:
+    return db.scalars(select(HouseholdRecord.id).where(HouseholdRecord.number == number)).one()
+
+
+def test_a_scan_proposes_each_flagged_household_in_its_category(engine: Engine,
+                                                                 db: Session) -> None:
+    seed(engine, {
+        "UNSTABLE": {"status": "exited", "year_exited": 2018, "survey": {"wage_income": 3000}},
+        "EDGE": {"survey": {"wage_income": 4000}},
+        "SUDDEN": {"survey": {"medical_expenses": 18000}},
+        "FINE": {}, "POOR": {"status": "poor", "survey": {"wage_income": 1000}},
+        "SHOCKED": {"survey": {"housing_grade": "D"}},
+        "OPEN": {"survey": {"wage_income": 4000}}})
+    with db.begin():
+        db.add(ShockEventRecord(household_id=home_id(db, "SHOCKED"), kind="disaster",
+                                occurred_on=date(2020, 7, 1), reported_on=date(2020, 7, 2),
+                                reported_by="t", reassess_by=date(2020, 7, 17)))
+        monitoring.record_shock(db, number="OPEN", kind=ShockKind.ILLNESS,
+                                occurred_on=date(2020, 9, 1), amount=None, description=None,
+                                as_of=date(2020, 9, 2), deadline_days=15, **WHO)
+    computed = assessments.compute(engine, standard=load("cn-monitoring"), year=2020,
+                                   engine_name="db")
+    run = assessments.record(engine, computed, actor="officer")
+    with db.begin():
+        found = monitoring.scan(db, run_id=run, as_of=date(2021, 1, 10), deadline_days=15,
+                                scope=EVERYTHING, actor="officer")
+    got = {r["number"]: (r["category"], r["risk_types"].split(";")) for r in found["proposed"]}
+    assert set(got) == {"UNSTABLE", "EDGE", "SUDDEN", "SHOCKED"}
+    assert got["UNSTABLE"][0] == "unstable_exited" and "low_income" in got["UNSTABLE"][1]
+    assert got["EDGE"][0] == "edge"
+    assert got["SUDDEN"] == ("sudden_hardship", ["medical_costs"])
+    assert got["SHOCKED"] == ("sudden_hardship", ["housing"])
+    assert found["skipped_open"] == 1
+    assert {r["deadline"] for r in found["proposed"]} == {date(2021, 1, 25)}
+    assert {r["source"] for r in found["proposed"]} == {"scan"}
+    with db.begin():
+        again = monitoring.scan(db, run_id=run, as_of=date(2021, 1, 11), deadline_days=15,
+                                scope=EVERYTHING, actor="officer")
+    assert (again["proposed"], again["skipped_open"]) == ([], 5)
+    with pytest.raises(ValidationFailed, match="a monitoring scan needs a run of cn-national"):
+        monitoring.scan(db, run_id=run, as_of=date(2021, 1, 11), deadline_days=15,
+                        scope=EVERYTHING, actor="officer", standard="cn-national")
+
+
+def shock(db: Session, number: str = "H1", on: date = date(2021, 3, 1), **kw: Any) -> dict:
+    with db.begin():
+        return monitoring.record_shock(db, number=number, kind=kw.pop("kind", ShockKind.ILLNESS),
+                                       occurred_on=on - timedelta(days=3), amount=30000,
+                                       description="住院", as_of=on, deadline_days=15,
+                                       **WHO, **kw)
+
+
+def step(db: Session, case: int, to: MonitoringState, on: date, **kw: Any) -> dict:
+    with db.begin():
+        return monitoring.advance(db, case_id=case, to=to, on=on, note=kw.pop("note", "ok"),
+                                  notice_days=5, **WHO, **kw)
+
+
+def test_a_shock_opens_a_case_with_a_deadline_and_later_shocks_attach_to_it(
+    engine: Engine, db: Session,
+) -> None:
+    seed(engine, {"H1": {"status": "exited", "year_exited": 2019}, "P": {"status": "poor"}})
+    first = shock(db)
+    assert first["reassess_by"] == date(2021, 3, 16)
+    case = first["case"]
+    assert (case["state"], case["source"], case["category"], case["risk_types"],
+            case["deadline"]) == ("proposed", "shock", "sudden_hardship", "illness",
+                                  date(2021, 3, 16))
+    second = shock(db, on=date(2021, 3, 5), kind=ShockKind.DISASTER)
+    assert second["case"]["case"] == case["case"] and second["reassess_by"] == date(2021, 3, 20)
+    assert shock(db, number="P")["case"] is None  # in the poverty register already
+    shown = monitoring.show(db, case_id=case["case"], scope=EVERYTHING, as_of=date(2021, 3, 5))
+    assert [s["kind"] for s in shown["shocks"]] == ["illness", "disaster"]
+    assert len(audit.history(db, entity="shock_event")) == 3
+    with pytest.raises(ValidationFailed, match="before it happened"):
+        monitoring.record_shock(db, number="H1", kind=ShockKind.ACCIDENT,
+                                occurred_on=date(2021, 4, 2), amount=None, description=None,
+                                as_of=date(2021, 4, 1), deadline_days=15, **WHO)
+
+
+def test_the_procedure_identifies_a_household_and_lists_it_late_after_the_deadline(
+    engine: Engine, db: Session,
+) -> None:
+    seed(engine, {"H1": {}, "H2": {}})
+    case = shock(db)["case"]["case"]
+    late = shock(db, number="H2")["case"]["case"]
+    for to, on in [(MonitoringState.VISITED, date(2021, 3, 2)),
+                   (MonitoringState.REVIEWED, date(2021, 3, 4)),
+                   (MonitoringState.IN_NOTICE, date(2021, 3, 5)),
+                   (MonitoringState.TOWNSHIP_REVIEWED, date(2021, 3, 10))]:
+        step(db, case, to, on)
+    row = step(db, case, MonitoringState.IDENTIFIED, date(2021, 3, 12))
+    assert (row["state"], row["identified_on"], row["late"]) == (
+        "identified", date(2021, 3, 12), False)
+    step(db, late, MonitoringState.VISITED, date(2021, 3, 20))  # after its deadline: allowed
+    status = db.scalars(select(HouseholdRecord.status).where(HouseholdRecord.number == "H1"))
+    assert status.one() == "monitored"
+    late_rows = monitoring.list_cases(db, scope=EVERYTHING, as_of=date(2021, 3, 20),
+                                      late_only=True)
+    assert [(r["number"], r["days_late"]) for r in late_rows] == [("H2", 4)]
+    assert len(monitoring.list_cases(db, scope=EVERYTHING, as_of=date(2021, 3, 20))) == 2
+    db.rollback()
+    step(db, late, MonitoringState.REJECTED, date(2021, 3, 22), note="农户不同意纳入")
+    rows = {r["number"]: r for r in monitoring.list_cases(db, scope=EVERYTHING,
+                                                          as_of=date(2021, 6, 1))}
+    assert (rows["H2"]["state"], rows["H2"]["late"], rows["H2"]["days_late"]) == (
+        "rejected", True, 6)
+    assert (rows["H1"]["late"], rows["H1"]["days_late"]) == (False, 0)
+    actions = [e.action for e in audit.history(db, entity="monitoring_case",
+                                               entity_id=str(case))]
+    assert actions[0] == "monitor:propose" and actions[-1] == "monitor:identified"
+    assert audit.verify(db).ok
+
+
+def test_a_refused_or_stale_step_changes_nothing(engine: Engine, db: Session) -> None:
+    seed(engine, {"H1": {}})
+    case = shock(db)["case"]
+    db.rollback()
+
+    def counts() -> tuple:
+        with Session(engine) as s:
+            return (s.execute(select(MonitoringCaseRecord.state, MonitoringCaseRecord.version)
+                              ).all(),
+                    s.scalar(select(func.count()).select_from(MonitoringEventRecord)),
+                    s.scalar(select(func.count()).select_from(AuditEventRecord)))
+
+    before = counts()
+    with db.begin(), pytest.raises(ValidationFailed, match="next step is 'visited'"):
+        monitoring.advance(db, case_id=case["case"], to=MonitoringState.IN_NOTICE,
+                           on=date(2021, 3, 2), note=None, notice_days=5, **WHO)
+    assert counts() == before
+    step(db, case["case"], MonitoringState.VISITED, date(2021, 3, 2))
+    with db.begin(), pytest.raises(StaleVersion, match="changed by someone else first"):
+        monitoring.advance(db, case_id=case["case"], to=MonitoringState.REVIEWED,
+                           on=date(2021, 3, 3), note=None, notice_days=5, **WHO,
+                           expected_version=case["version"])
+
+
+def test_the_village_notice_holds_no_id_phone_bank_or_health_data(engine: Engine,
+                                                                    db: Session) -> None:
+    seed(engine, {"H1": {"phone": SENSITIVE["home_phone"], "bank_account": SENSITIVE["bank"]}})
+    with db.begin():
+        head = db.scalars(select(MemberRecord)).one()
+        head.phone, head.health = SENSITIVE["phone"], "serious"
+        db.add(MemberRecord(household_id=head.household_id, name="李残", sex="female",
+                            id_number=person_id(date(1990, 5, 5), 22), relation="spouse",
+                            birth_date=date(1990, 5, 5), health="disabled", disability_grade=1))
+    case = shock(db)["case"]["case"]
+    with pytest.raises(ValidationFailed, match="no village notice yet"):
+        monitor_clearance.notice(db, case_id=case, scope=EVERYTHING)
+    db.rollback()
+    for to, on in [(MonitoringState.VISITED, date(2021, 3, 2)),
+                   (MonitoringState.REVIEWED, date(2021, 3, 3)),
+                   (MonitoringState.IN_NOTICE, date(2021, 3, 4))]:
+        step(db, case, to, on)
+    for lang in ("zh", "en"):
+        text = monitor_clearance.notice(db, case_id=case, scope=EVERYTHING, lang=lang)
+        assert "户主H1" in text and "2021-03-04" in text and "2021-03-08" in text
+        for secret in [*SENSITIVE.values(), head.id_number, person_id(date(1990, 5, 5), 22)]:
+            assert secret not in text
+        for health in ("大病", "残疾", "慢性病", "疾病", "illness", "serious", "disab", "medical",
+                       "住院", "30000"):
+            assert health not in text.lower()
+        assert not re.search(r"\d{11,}|\d{17}[\dXx]", text)
+    assert "突发严重困难户" in monitor_clearance.notice(db, case_id=case, scope=EVERYTHING)
