@@ -1,9 +1,357 @@
-"""Commands of this area are registered here (see register)."""
+"""Plans and the ledger: `tuopin plans ...`, `tuopin measures ...`, `tuopin accountability`."""
 
 from __future__ import annotations
 
+import mimetypes
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from sqlalchemy.orm import Session
+
+from tuopin.cli import context
+from tuopin.cli.output import OutputFormat, render, render_mapping, to_json, write_rows
+from tuopin.services import accountability as accountability_service
+from tuopin.services import evidence, ledger, plan_revisions, plans
+from tuopin.services.plan_store import current_plan_id
+from tuopin.storage.models import MeasureRecord
+from tuopin.storage.scope import Scope
+
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Also write the rows to CSV/XLSX.")]
+RegionOpt = Annotated[str | None, typer.Option("--region", help="Limit to this region code.")]
+AsOfOpt = Annotated[datetime | None, typer.Option(
+    "--as-of", formats=["%Y-%m-%d"], help="The day the change is made (default: today).")]
+VersionOpt = Annotated[int | None, typer.Option(
+    "--version", help="The version you saw: refuse the change if someone saved since.")]
+ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why (needed once approved).")]
+MeasureArg = Annotated[int, typer.Argument(help="The measure's id (see `plans show`).")]
+NumberArg = Annotated[str, typer.Argument(help="The household's number.")]
+
+plans_app = typer.Typer(help="一户一策: draft, show, approve plans; overdue measures.",
+                        no_args_is_help=True)
+measures_app = typer.Typer(help="对账销号: carry measures out and check them off.",
+                           no_args_is_help=True)
+
+MEASURE_COLUMNS = ["id", "kind", "content", "indicator", "cause", "helper", "unit",
+                   "due_date", "budget", "funding_source", "status", "evidence",
+                   "completed_on", "verifier", "remeasure", "version"]
+TABLE_COLUMNS = ["id", "kind", "indicator", "helper", "due_date", "budget", "status",
+                 "evidence", "version"]
+MEASURE_OUT = ["id", "plan_id", "kind", "content", "indicator", "cause", "unit", "due_date",
+               "budget", "funding_source", "status", "completed_on", "verifier",
+               "verified_on", "cancel_reason", "delay_reason", "follow_up", "remeasure",
+               "version"]
+
+
+def _day(ctx: typer.Context, value: datetime | None) -> date:
+    return value.date() if value is not None else context.get(ctx).today()
+
+
+@contextmanager
+def _writing(ctx: typer.Context) -> Iterator[Session]:
+    """One transaction: committed when the command's service calls succeed."""
+    with context.get(ctx).session() as db, db.begin():
+        yield db
+
+
+def _show_measure(measure: MeasureRecord, fmt: OutputFormat) -> None:
+    render_mapping({k: getattr(measure, k) for k in MEASURE_OUT}, fmt,
+                   title=f"measure {measure.id}")
+
+
+def _rows(rows: list[dict[str, Any]], columns: list[str], fmt: OutputFormat, out: Path | None,
+          title: str) -> None:
+    if out is not None:
+        write_rows(rows, columns, out)
+    render(rows, fmt, title=title, columns=columns)
+
+
+@plans_app.command("draft")
+def draft_command(
+    ctx: typer.Context,
+    run: Annotated[int, typer.Option("--run", help="The assessment run to draft from.")],
+    household: Annotated[str | None, typer.Option("--household", help="Only this one.")] = None,
+    region: RegionOpt = None, as_of: AsOfOpt = None, fmt: FormatOpt = OutputFormat.TABLE,
+    out: OutOpt = None,
+) -> None:
+    """Draft a plan for every poor household of a run (never over an approved plan)."""
+    cli = context.get(ctx)
+    with _writing(ctx) as db:
+        report = plans.draft(db, run_id=run, scope=Scope(region), actor=cli.actor,
+                             as_of=_day(ctx, as_of), household_number=household)
+    _rows(report.rows(), ["household", "plan", "measures", "helper", "replaced", "skipped"],
+          fmt, out, f"run {run}: {len(report.drafted)} plans drafted, "
+          f"{len(report.skipped)} skipped")
+
+
+@plans_app.command("show")
+def show_command(ctx: typer.Context, number: NumberArg, region: RegionOpt = None,
+                 fmt: FormatOpt = OutputFormat.TABLE) -> None:
+    """A household's plan and its measures."""
+    with context.get(ctx).session() as db:
+        data = plans.show(db, number=number, scope=Scope(region))
+    if fmt is OutputFormat.JSON:
+        print(to_json(data))
+        return
+    render_mapping(data["plan"], fmt, title=f"plan of household {number}")
+    # a terminal is narrow: the table shows the ledger's essentials, CSV every column
+    render(data["measures"], fmt, title="measures",
+           columns=MEASURE_COLUMNS if fmt is OutputFormat.CSV else TABLE_COLUMNS)
+
+
+@plans_app.command("approve")
+def approve_command(
+    ctx: typer.Context,
+    number: Annotated[str | None, typer.Argument(help="The household's number.")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every draft in --region.")] = False,
+    region: RegionOpt = None, as_of: AsOfOpt = None, version: VersionOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Approve a household's draft plan, or with --all every draft that has a measure."""
+    if (number is None) == (not every):
+        raise typer.BadParameter("give a household NUMBER or --all")
+    cli, scope, day = context.get(ctx), Scope(region), _day(ctx, as_of)
+    with _writing(ctx) as db:
+        if number is None:
+            rows = plans.approve_all(db, scope=scope, actor=cli.actor, as_of=day)
+        else:
+            plan = plans.approve(db, plan_id=current_plan_id(db, number=number, scope=scope),
+                                 scope=scope, actor=cli.actor, as_of=day,
+                                 expected_version=version)
+            rows = [{"household": number, "plan": plan.id, "status": plan.status,
+                     "approved_by": plan.approved_by, "approved_on": plan.approved_on,
+                     "version": plan.version}]
+    if number is None:
+        render(rows, fmt, title=f"{len(rows)} plans approved",
+               columns=["plan", "status", "version"])
+    else:
+        render_mapping(rows[0], fmt, title=f"plan of household {number}")
+
+
+@plans_app.command("history")
+def history_command(ctx: typer.Context, number: NumberArg, region: RegionOpt = None,
+                    fmt: FormatOpt = OutputFormat.TABLE) -> None:
+    """动态调整: every revision of a household's approved plan, with before and after."""
+    with context.get(ctx).session() as db:
+        rows = plan_revisions.history(db, number=number, scope=Scope(region))
+    if fmt is OutputFormat.JSON:
+        print(to_json(rows))
+        return
+    flat = [{**r, "before": to_json(r["before"]) if r["before"] else None,
+             "after": to_json(r["after"]) if r["after"] else None} for r in rows]
+    render(flat, fmt, title=f"revisions of household {number}'s plan",
+           columns=["revision", "changed_on", "changed_by", "reason", "before", "after"])
+
+
+@plans_app.command("overdue")
+def overdue_command(ctx: typer.Context, as_of: AsOfOpt = None, region: RegionOpt = None,
+                    fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None) -> None:
+    """Measures still owed after their due date, with days overdue."""
+    day = _day(ctx, as_of)
+    with context.get(ctx).session() as db:
+        rows = accountability_service.overdue(db, scope=Scope(region), as_of=day)
+    _rows(rows, accountability_service.OVERDUE_COLUMNS, fmt, out,
+          f"{len(rows)} measures overdue on {day}")
+
+
+@plans_app.command("remeasure")
+def remeasure_command(
+    ctx: typer.Context,
+    run: Annotated[int, typer.Option("--run", help="A later assessment run.")],
+    region: RegionOpt = None, fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None,
+) -> None:
+    """Confirm done measures whose indicator is met now; flag verified ones that still fail."""
+    with _writing(ctx) as db:
+        rows = ledger.remeasure(db, run_id=run, actor=context.get(ctx).actor,
+                                scope=Scope(region))
+    _rows(rows, ["measure", "household", "indicator", "status", "remeasure", "run"], fmt, out,
+          f"run {run}: {len(rows)} measures re-measured")
+
+
+def accountability_command(ctx: typer.Context, as_of: AsOfOpt = None, region: RegionOpt = None,
+                           fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None) -> None:
+    """问责清单: overdue measures by responsible helper and unit, with reasons and follow-up."""
+    day = _day(ctx, as_of)
+    with context.get(ctx).session() as db:
+        groups = accountability_service.accountability(db, scope=Scope(region), as_of=day)
+    columns = accountability_service.GROUP_COLUMNS
+    detail = accountability_service.flat(groups)
+    if out is not None:
+        write_rows(detail, [*columns, *accountability_service.OVERDUE_COLUMNS], out)
+    if fmt is OutputFormat.JSON:
+        print(to_json(groups))
+    elif fmt is OutputFormat.CSV:
+        render(detail, fmt, columns=[*columns, *accountability_service.OVERDUE_COLUMNS])
+    else:
+        render(groups, fmt, title=f"accountability on {day}", columns=columns)
+        render(detail, fmt, title="overdue measures", columns=[
+            "helper", "unit", "measure", "household", "kind", "due_date", "days_overdue",
+            "delay_reason", "follow_up"])
+
+
+@measures_app.command("start")
+def start_command(ctx: typer.Context, measure: MeasureArg, region: RegionOpt = None,
+                  as_of: AsOfOpt = None, version: VersionOpt = None,
+                  fmt: FormatOpt = OutputFormat.TABLE) -> None:
+    """Planned → in progress."""
+    with _writing(ctx) as db:
+        record = ledger.start(db, measure_id=measure, actor=context.get(ctx).actor,
+                              as_of=_day(ctx, as_of), scope=Scope(region),
+                              expected_version=version)
+    _show_measure(record, fmt)
+
+
+def _attach(ctx: typer.Context, db: Session, measure: int, files: list[Path], day: date,
+            scope: Scope) -> list[dict[str, Any]]:
+    cli = context.get(ctx)
+    stored = [evidence.store(
+        db, measure_id=measure, filename=path.name, data=path.read_bytes(),
+        content_type=mimetypes.guess_type(path.name)[0], actor=cli.actor, as_of=day,
+        data_dir=cli.settings.data_dir, max_bytes=cli.settings.evidence_max_bytes, scope=scope)
+        for path in files]
+    return [{"evidence": e.id, "file": e.filename, "sha256": e.sha256, "type": e.content_type,
+             "size": e.size, "by": e.uploaded_by, "on": e.uploaded_on} for e in stored]
+
+
+EvidenceOpt = Annotated[list[Path] | None, typer.Option(
+    "--evidence", exists=True, dir_okay=False, help="A photo or PDF (repeat for more).")]
+
+
+@measures_app.command("evidence")
+def evidence_command(
+    ctx: typer.Context, measure: MeasureArg,
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False)],
+    region: RegionOpt = None, as_of: AsOfOpt = None, fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Attach photos or PDFs to a measure (stored once by SHA-256)."""
+    day = _day(ctx, as_of)
+    with _writing(ctx) as db:
+        rows = _attach(ctx, db, measure, files, day, Scope(region))
+    render(rows, fmt, title=f"evidence of measure {measure}")
+
+
+@measures_app.command("complete")
+def complete_command(
+    ctx: typer.Context, measure: MeasureArg,
+    on: Annotated[datetime | None, typer.Option("--on", formats=["%Y-%m-%d"],
+                                                help="The day it was completed.")] = None,
+    files: EvidenceOpt = None, region: RegionOpt = None, as_of: AsOfOpt = None,
+    version: VersionOpt = None, fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """→ done: attach the evidence given and mark the measure completed on a date."""
+    day, scope = _day(ctx, as_of), Scope(region)
+    with _writing(ctx) as db:
+        _attach(ctx, db, measure, files or [], day, scope)
+        record = ledger.complete(db, measure_id=measure, completed_on=on.date() if on else None,
+                                 actor=context.get(ctx).actor, as_of=day, scope=scope,
+                                 expected_version=version)
+    _show_measure(record, fmt)
+
+
+@measures_app.command("verify")
+def verify_command(
+    ctx: typer.Context, measure: MeasureArg,
+    verifier: Annotated[str, typer.Option("--verifier", help="Helper number or username.")],
+    region: RegionOpt = None, as_of: AsOfOpt = None, version: VersionOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """对账销号: done → verified, by someone who is not the responsible helper."""
+    with _writing(ctx) as db:
+        record = ledger.verify(db, measure_id=measure, verifier=verifier,
+                               actor=context.get(ctx).actor, as_of=_day(ctx, as_of),
+                               scope=Scope(region), expected_version=version)
+    _show_measure(record, fmt)
+
+
+@measures_app.command("cancel")
+def cancel_command(ctx: typer.Context, measure: MeasureArg, reason: ReasonOpt = None,
+                   region: RegionOpt = None, as_of: AsOfOpt = None, version: VersionOpt = None,
+                   fmt: FormatOpt = OutputFormat.TABLE) -> None:
+    """Cancel a measure that is not verified, with a reason."""
+    with _writing(ctx) as db:
+        record = ledger.cancel(db, measure_id=measure, reason=reason,
+                               actor=context.get(ctx).actor, as_of=_day(ctx, as_of),
+                               scope=Scope(region), expected_version=version)
+    _show_measure(record, fmt)
+
+
+@measures_app.command("delay")
+def delay_command(
+    ctx: typer.Context, measure: MeasureArg, reason: ReasonOpt = None,
+    follow_up: Annotated[str | None, typer.Option("--follow-up", help="问责 action.")] = None,
+    region: RegionOpt = None, as_of: AsOfOpt = None, version: VersionOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """查明原因: record why a measure is late and the follow-up action."""
+    with _writing(ctx) as db:
+        record = ledger.record_delay(db, measure_id=measure, reason=reason, follow_up=follow_up,
+                                     actor=context.get(ctx).actor, as_of=_day(ctx, as_of),
+                                     scope=Scope(region), expected_version=version)
+    _show_measure(record, fmt)
+
+
+def _opt(help_text: str) -> Any:
+    return typer.Option(help=help_text)
+
+
+@measures_app.command("add")
+def add_command(
+    ctx: typer.Context, number: NumberArg,
+    kind: Annotated[str, typer.Option("--kind", help="A measure kind, e.g. industry.")],
+    content: Annotated[str | None, _opt("What is done (default: the catalogue's).")] = None,
+    due: Annotated[str | None, _opt("Due date YYYY-MM-DD (default: as-of + days).")] = None,
+    budget: Annotated[float | None, _opt("Budget in yuan.")] = None,
+    funding: Annotated[str | None, _opt("Funding source.")] = None,
+    indicator: Annotated[str | None, _opt("Indicator id(s) answered, ';'-joined.")] = None,
+    cause: Annotated[str | None, _opt("Cause of poverty answered.")] = None,
+    helper: Annotated[str | None, _opt("Responsible helper's number.")] = None,
+    reason: ReasonOpt = None, region: RegionOpt = None, as_of: AsOfOpt = None,
+    version: VersionOpt = None, fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Add a measure to a household's plan (a revision once the plan is approved)."""
+    typed = {"kind": kind, "content": content, "due_date": due, "budget": budget,
+             "funding_source": funding, "indicator": indicator, "cause": cause,
+             "helper": helper}
+    with _writing(ctx) as db:
+        scope = Scope(region)
+        record = plan_revisions.add_measure(
+            db, plan_id=current_plan_id(db, number=number, scope=scope),
+            fields={k: v for k, v in typed.items() if v is not None}, reason=reason,
+            actor=context.get(ctx).actor, as_of=_day(ctx, as_of), scope=scope,
+            expected_version=version)
+    _show_measure(record, fmt)
+
+
+@measures_app.command("revise")
+def revise_command(
+    ctx: typer.Context, measure: MeasureArg,
+    kind: Annotated[str | None, _opt("A measure kind.")] = None,
+    content: Annotated[str | None, _opt("What is done.")] = None,
+    due: Annotated[str | None, _opt("Due date YYYY-MM-DD.")] = None,
+    budget: Annotated[float | None, _opt("Budget in yuan.")] = None,
+    funding: Annotated[str | None, _opt("Funding source.")] = None,
+    helper: Annotated[str | None, _opt("Responsible helper's number.")] = None,
+    unit: Annotated[str | None, _opt("Responsible unit.")] = None,
+    reason: ReasonOpt = None, region: RegionOpt = None, as_of: AsOfOpt = None,
+    version: VersionOpt = None, fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """动态调整: change a measure (on an approved plan: a revision with --reason)."""
+    typed = {"kind": kind, "content": content, "due_date": due, "budget": budget,
+             "funding_source": funding, "helper": helper, "unit": unit}
+    with _writing(ctx) as db:
+        record = plan_revisions.revise_measure(
+            db, measure_id=measure, changes={k: v for k, v in typed.items() if v is not None},
+            reason=reason, actor=context.get(ctx).actor, as_of=_day(ctx, as_of),
+            scope=Scope(region), expected_version=version)
+    _show_measure(record, fmt)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.add_typer(plans_app, name="plans")
+    app.add_typer(measures_app, name="measures")
+    app.command("accountability")(accountability_command)

@@ -41,7 +41,7 @@ class MeasureRecord(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), index=True)
     kind: Mapped[str] = mapped_column(String(24))  # MeasureKind
     content: Mapped[str] = mapped_column(Text)
-    indicator: Mapped[str | None] = mapped_column(String(32), default=None)
+    indicator: Mapped[str | None] = mapped_column(String(200), default=None)  # ids, ";"-joined
     cause: Mapped[str | None] = mapped_column(String(16), default=None)
     helper_id: Mapped[int | None] = mapped_column(ForeignKey("helper.id"), index=True,
                                                   default=None)
