@@ -12,7 +12,7 @@ DEMO_DB := var/tuopin.db
 DEMO_HOUSEHOLDS ?= 30000
 DEMO_SEED ?= 2019
 
-.PHONY: setup setup-spark run demo test lint typecheck layers pytest postgres bench clean
+.PHONY: setup setup-spark run demo test lint typecheck layers pytest postgres browser-deps bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,17 +33,15 @@ setup-spark: setup $(SPARK_STAMP)
 
 # Build the demo county once (about 30,000 households, fixed seed), then show it.
 demo: setup
-	@if [ ! -f $(DEMO_DB) ]; then \
-		echo "building the demo county into $(DEMO_DB) ..."; \
-		TUOPIN_DATABASE_URL=sqlite:///$(DEMO_DB) $(VENV)/bin/tuopin init && \
-		TUOPIN_DATABASE_URL=sqlite:///$(DEMO_DB) $(VENV)/bin/tuopin synth \
-			--households $(DEMO_HOUSEHOLDS) --seed $(DEMO_SEED) --into-db \
-			|| { rm -f $(DEMO_DB)*; exit 1; }; \
-	fi
+	@[ -f $(DEMO_DB) ] || scripts/build_demo.sh $(DEMO_DB) $(DEMO_HOUSEHOLDS) $(DEMO_SEED)
 
+# Serve the web application on the demo county. The demo accounts (one per role) are made
+# once, and their passwords printed then; later runs name them and how to reset a password.
 run: demo
+	TUOPIN_DATABASE_URL=sqlite:///$(DEMO_DB) $(VENV)/bin/tuopin init
 	TUOPIN_DATABASE_URL=sqlite:///$(DEMO_DB) $(VENV)/bin/tuopin summary
-	TUOPIN_DATABASE_URL=sqlite:///$(DEMO_DB) $(VENV)/bin/tuopin regions --depth 4
+	TUOPIN_DATABASE_URL=sqlite:///$(DEMO_DB) $(VENV)/bin/tuopin users demo
+	TUOPIN_DATABASE_URL=sqlite:///$(DEMO_DB) $(VENV)/bin/tuopin serve --host 127.0.0.1 --port 8000
 
 # PostgreSQL for the store's tests: installed and started if it is not there.
 postgres:
@@ -53,6 +51,13 @@ postgres:
 		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; \
 		echo "PostgreSQL did not start"; exit 1
+
+# The browser tests drive Debian's chromium (never `playwright install`); CJK fonts so that
+# screenshots show Chinese instead of empty boxes.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			chromium fonts-noto-cjk; fi
 
 lint: setup
 	$(VENV)/bin/ruff check src tests scripts bench
@@ -64,7 +69,7 @@ layers: setup
 	$(VENV)/bin/lint-imports
 
 # Spark tests share one xdist_group, so one worker runs them all on one Spark session.
-pytest: setup-spark postgres
+pytest: setup-spark postgres browser-deps
 	$(PY) -m pytest -n 2 --dist loadgroup -q
 
 test: lint typecheck layers pytest

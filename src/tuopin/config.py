@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB_PATH = Path("var/tuopin.db")
@@ -41,6 +41,27 @@ class Settings(BaseSettings):
         default=5, description="Minimum days of village notice for a monitored household."
     )
     echo_sql: bool = Field(default=False, description="Log every SQL statement (debugging).")
+    # The web application (tuopin serve).
+    host: str = Field(default="127.0.0.1", description="Address the web application listens on.")
+    port: int = Field(default=8000, description="Port the web application listens on.")
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key that signs session cookies; unset, a random key is made at every "
+        "start (a warning is printed, and everyone is logged out by a restart).",
+    )
+    session_max_age: int = Field(
+        default=8 * 3600, description="Seconds a login lasts (the session cookie's age)."
+    )
+    cookie_secure: bool = Field(
+        default=False,
+        description="Send the session cookie over HTTPS only (set it behind a TLS proxy).",
+    )
+    login_max_failures: int = Field(
+        default=5, description="Failed logins allowed per username and address in the window."
+    )
+    login_window_seconds: int = Field(
+        default=900, description="The window of the login rate limit (seconds)."
+    )
 
 
 def settings_help() -> dict[str, str]:

@@ -16,6 +16,8 @@ from tuopin.cli import (
     plans_cmd,
     registry_cmd,
     report_cmd,
+    users_cmd,
+    web_cmd,
 )
 from tuopin.cli.context import CliContext
 from tuopin.config import Settings
@@ -53,6 +55,8 @@ app.add_typer(assess_cmd.standards_app, name="standards")
 report_cmd.register(app)
 plans_cmd.register(app)
 exits_cmd.register(app)
+users_cmd.register(app)
+web_cmd.register(app)
 
 
 def main() -> None:

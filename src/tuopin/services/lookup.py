@@ -1,0 +1,88 @@
+"""Looking households up for one user: search, a village's list, one household's file.
+
+Each function composes the reads one screen needs, all through the user's ``Access`` (a
+region scope, and for a helper only the assigned households), so a caller cannot forget it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tuopin.domain import regions
+from tuopin.domain.enums import RegionLevel
+from tuopin.domain.errors import NotFound, PermissionDenied
+from tuopin.services import assessments, registry
+from tuopin.services.users import Access
+from tuopin.storage.models import AssessmentResultRecord
+from tuopin.storage.scope import Scope
+
+VILLAGE_LIMIT = 5000  # more households than any village has
+TREE_DEPTH = 3
+
+
+def _region(access: Access, code: str) -> str:
+    """A well-formed region code inside the user's scope (regions are not secret: 403)."""
+    normal = regions.normalize(code)
+    try:
+        regions.level_of(normal)
+    except regions.RegionCodeError as exc:
+        raise NotFound(f"region {code} not found") from exc
+    if not access.scope.covers(normal):
+        raise PermissionDenied(f"region {normal} is outside your region")
+    return normal
+
+
+def tree(db: Session, *, access: Access, root: str | None = None) -> list[dict[str, Any]]:
+    """Three levels of the region tree from ``root`` (default: the user's region), counted."""
+    code = _region(access, root) if root else None
+    nodes = registry.region_tree(db, scope=access.scope, root=code, depth=TREE_DEPTH)
+    if code and not nodes:
+        raise NotFound(f"region {code} not found")
+    top = min((n.level for n in nodes), default=1)
+    return [{**n.as_row(), "depth": n.level - top,
+             "village": n.level == RegionLevel.VILLAGE} for n in nodes]
+
+
+def search(db: Session, *, access: Access, text: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Households matching a number, a head's or member's name, or an ID number."""
+    if not text.strip():
+        return []
+    # A helper's few households are searched among themselves, so the limit cannot hide them.
+    wanted = VILLAGE_LIMIT if access.households is not None else limit
+    rows = registry.search(db, scope=access.scope, text=text, limit=wanted)
+    return [r for r in rows if access.sees(r["number"])][:limit]
+
+
+def village(db: Session, *, access: Access, code: str) -> dict[str, Any]:
+    """A village (or any region) with its counts and the households the user may see in it."""
+    code = _region(access, code)
+    nodes = registry.region_tree(db, scope=access.scope, root=code, depth=1)
+    if not nodes:
+        raise NotFound(f"region {code} not found")
+    # An empty search text matches every household number: the region's whole list.
+    rows = registry.search(db, scope=Scope(code), text="", limit=VILLAGE_LIMIT)
+    return {"region": nodes[0].as_row(),
+            "households": [r for r in rows if access.sees(r["number"])]}
+
+
+def latest_run(db: Session, *, scope: Scope, number: str) -> int | None:
+    """The newest assessment run that has a result for this household, if any."""
+    return db.scalar(select(func.max(AssessmentResultRecord.run_id)).where(
+        AssessmentResultRecord.household_number == number,
+        scope.clause(AssessmentResultRecord.village_code)))
+
+
+def household(db: Session, *, access: Access, number: str, today: date,
+              lang: str) -> dict[str, Any]:
+    """Members, surveys, helpers and the latest assessment (explained) of one household."""
+    if not access.sees(number):
+        raise NotFound(f"household {number} not found")
+    detail = registry.household_detail(db, scope=access.scope, number=number, today=today)
+    run = latest_run(db, scope=access.scope, number=number)
+    detail["assessment"] = None if run is None else assessments.household_result(
+        db, run_id=run, number=number, scope=access.scope, lang=lang)
+    return detail

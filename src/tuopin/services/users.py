@@ -1,0 +1,335 @@
+"""Users and what they may see: accounts, argon2id passwords, roles, region access, reveals.
+
+Passwords are stored only as argon2id hashes (argon2-cffi); the audit trail records who
+added, disabled or reset an account and every login, never a hash or a password. Each user
+has a role and a region; ``access_of`` turns a user into the Scope every query goes through
+(a helper additionally sees only the households assigned to them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tuopin.domain import regions
+from tuopin.domain.enums import RegionLevel, Role
+from tuopin.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from tuopin.i18n import gettext
+from tuopin.services import audit
+from tuopin.storage.models import (
+    HelperAssignmentRecord,
+    HelperRecord,
+    HouseholdRecord,
+    MemberRecord,
+    RegionRecord,
+    UserRecord,
+)
+from tuopin.storage.repositories import RegistryRepository
+from tuopin.storage.scope import Scope
+
+Clock = Callable[[], datetime]
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+MIN_PASSWORD = 10
+# Roles whose work needs full ID, phone and bank numbers; everyone else sees them masked.
+SEES_IDENTIFIERS = frozenset({Role.ADMIN, Role.COUNTY_OFFICER})
+# Roles that may reveal one masked number by a deliberate, audited click.
+MAY_REVEAL = frozenset(Role) - {Role.AUDITOR}
+# Roles that may change the registry (the auditor and the verifier only read).
+EDITORS = frozenset({Role.ADMIN, Role.COUNTY_OFFICER, Role.TOWNSHIP_OFFICER,
+                     Role.VILLAGE_CADRE})
+# The level of region a role is scoped to, where the role implies one.
+ROLE_LEVEL = {Role.COUNTY_OFFICER: RegionLevel.COUNTY, Role.TOWNSHIP_OFFICER: RegionLevel.TOWNSHIP,
+              Role.VILLAGE_CADRE: RegionLevel.VILLAGE}
+REVEALABLE = {"household": ("phone", "bank_account"), "member": ("id_number", "phone")}
+
+
+@lru_cache(maxsize=1)
+def default_hasher() -> PasswordHasher:
+    """argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile, ~170 ms here)."""
+    return PasswordHasher()
+
+
+@lru_cache(maxsize=8)
+def _dummy_hash(time_cost: int, memory_cost: int, parallelism: int) -> str:
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost,
+                            parallelism=parallelism)
+    return hasher.hash(secrets.token_urlsafe(16))
+
+
+def _now(clock: Clock | None) -> str:
+    return (clock or audit.utc_now)().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class User:
+    """An account as the rest of tuopin sees it: never the password hash itself."""
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    region_code: str | None
+    helper_id: int | None
+    active: bool
+    created_at: str
+    stamp: str  # changes when the password does: a reset ends the user's sessions
+
+    @property
+    def sees_identifiers(self) -> bool:
+        return self.role in SEES_IDENTIFIERS
+
+    def as_row(self) -> dict[str, object]:
+        return {"username": self.username, "display_name": self.display_name,
+                "role": self.role.value, "region_code": self.region_code or "",
+                "helper_id": self.helper_id, "active": self.active,
+                "created_at": self.created_at}
+
+
+def _user(record: UserRecord) -> User:
+    stamp = hashlib.sha256(record.password_hash.encode()).hexdigest()[:16]
+    return User(record.id, record.username, record.display_name, Role.of(record.role),
+                record.region_code, record.helper_id, record.active, record.created_at, stamp)
+
+
+def new_password() -> str:
+    """A random password of 16 URL-safe characters (96 bits)."""
+    return secrets.token_urlsafe(12)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValidationFailed(f"a password needs at least {MIN_PASSWORD} characters")
+
+
+def _record(db: Session, username: str) -> UserRecord:
+    found = db.scalars(select(UserRecord).where(UserRecord.username == username)).first()
+    if found is None:
+        raise NotFound(f"user {username} not found")
+    return found
+
+
+def _check_region(db: Session, role: Role, region_code: str | None) -> str | None:
+    if region_code is None:
+        if role is not Role.ADMIN:
+            raise ValidationFailed(f"a {role.value} needs a region (--region)")
+        return None
+    code = regions.normalize(region_code)
+    if db.get(RegionRecord, code) is None:
+        raise ValidationFailed(f"region {code} is not in the registry")
+    wanted = ROLE_LEVEL.get(role)
+    if wanted is not None and regions.level_of(code) is not wanted:
+        raise ValidationFailed(f"a {role.value} is scoped to a {wanted.title}, not {code}")
+    return code
+
+
+def _helper_id(db: Session, role: Role, helper_number: str | None) -> int | None:
+    if role is not Role.HELPER:
+        return None
+    if not helper_number:
+        raise ValidationFailed("a helper account names its helper (--helper NUMBER)")
+    found = db.scalar(select(HelperRecord.id).where(HelperRecord.number == helper_number))
+    if found is None:
+        raise ValidationFailed(f"helper {helper_number} is not in the registry")
+    return int(found)
+
+
+def add(db: Session, *, username: str, role: Role, region_code: str | None, password: str,
+        actor: str, display_name: str | None = None, helper_number: str | None = None,
+        hasher: PasswordHasher | None = None, clock: Clock | None = None) -> User:
+    """Create an account with an argon2id hash of ``password``; audited without the hash."""
+    if not USERNAME.match(username):
+        raise ValidationFailed("a username has 3-64 lowercase letters, digits, '.', '_' or '-'")
+    _check_password(password)
+    region = _check_region(db, role, region_code)
+    helper = _helper_id(db, role, helper_number)
+    if db.scalar(select(UserRecord.id).where(UserRecord.username == username)) is not None:
+        raise Conflict(f"user {username} already exists")
+    record = UserRecord(username=username, display_name=display_name or username,
+                        password_hash=(hasher or default_hasher()).hash(password),
+                        role=role.value, region_code=region, helper_id=helper, active=True,
+                        created_at=_now(clock))
+    db.add(record)
+    db.flush()
+    user = _user(record)
+    audit.record(db, actor=actor, action="add", entity="user", entity_id=username,
+                 after=user.as_row())
+    return user
+
+
+def authenticate(db: Session, *, username: str, password: str,
+                 hasher: PasswordHasher | None = None) -> User | None:
+    """The user when the password is right and the account active; else None.
+
+    An unknown username costs the same argon2 verification as a known one, and a disabled
+    account is refused only after verifying, so timing tells nothing about either.
+    """
+    hasher = hasher or default_hasher()
+    record = db.scalars(select(UserRecord).where(UserRecord.username == username)).first()
+    stored = record.password_hash if record is not None else _dummy_hash(
+        hasher.time_cost, hasher.memory_cost, hasher.parallelism)
+    try:
+        hasher.verify(stored, password)
+        good = record is not None
+    except (VerificationError, InvalidHashError):
+        good = False
+    if record is None:
+        return None
+    if not (good and record.active):
+        audit.record(db, actor=username, action="login_failed", entity="user",
+                     entity_id=username, after={"active": record.active})
+        return None
+    if hasher.check_needs_rehash(record.password_hash):
+        record.password_hash = hasher.hash(password)  # stronger parameters since it was set
+    audit.record(db, actor=username, action="login", entity="user", entity_id=username)
+    return _user(record)
+
+
+def disable(db: Session, *, username: str, actor: str) -> User:
+    """Refuse every later login of ``username`` (its sessions end at their next request)."""
+    record = _record(db, username)
+    if record.active:
+        record.active = False
+        db.flush()
+        audit.record(db, actor=actor, action="disable", entity="user", entity_id=username,
+                     before={"active": True}, after={"active": False})
+    return _user(record)
+
+
+def reset_password(db: Session, *, username: str, actor: str, password: str | None = None,
+                   hasher: PasswordHasher | None = None) -> str:
+    """Set a new password (a random one unless given) and return it; ends open sessions."""
+    record = _record(db, username)
+    password = password or new_password()
+    _check_password(password)
+    record.password_hash = (hasher or default_hasher()).hash(password)
+    db.flush()
+    audit.record(db, actor=actor, action="reset_password", entity="user", entity_id=username)
+    return password
+
+
+def list_users(db: Session, *, scope: Scope) -> list[User]:
+    """Accounts whose region lies inside ``scope`` (admins without a region: everything)."""
+    query = select(UserRecord).order_by(UserRecord.username)
+    if scope.region_code:
+        query = query.where(scope.clause(UserRecord.region_code))
+    return [_user(r) for r in db.scalars(query)]
+
+
+def get_active(db: Session, *, user_id: int) -> User | None:
+    """The active account with this id, or None (disabled or deleted)."""
+    record = db.get(UserRecord, user_id)
+    return _user(record) if record is not None and record.active else None
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one user may see: a region scope and, for a helper, only their households."""
+
+    scope: Scope
+    households: frozenset[str] | None = None  # None: every household in the scope
+
+    def sees(self, number: str) -> bool:
+        return self.households is None or number in self.households
+
+
+def access_of(db: Session, *, user: User) -> Access:
+    """The Scope (and, for a helper, the assigned households) every query of ``user`` uses."""
+    scope = Scope(user.region_code) if user.role is not Role.ADMIN else Scope()
+    if user.role is not Role.HELPER:
+        return Access(scope)
+    numbers = db.scalars(
+        select(HouseholdRecord.number)
+        .join(HelperAssignmentRecord, HelperAssignmentRecord.household_id == HouseholdRecord.id)
+        .where(HelperAssignmentRecord.helper_id == user.helper_id,
+               scope.clause(HouseholdRecord.village_code)))
+    return Access(scope, frozenset(numbers))
+
+
+def reveal(db: Session, *, user: User, access: Access, number: str, field: str,
+           member_id: int | None = None) -> str:
+    """One unmasked number of a household or member; the reveal is audited (not the value)."""
+    if user.role not in MAY_REVEAL:
+        raise PermissionDenied(f"a {user.role.value} may not reveal personal numbers")
+    entity = "member" if member_id is not None else "household"
+    if field not in REVEALABLE[entity]:
+        raise ValidationFailed(f"{field} cannot be revealed")
+    home = RegistryRepository(db, access.scope).household(number)
+    if home is None or not access.sees(number):
+        raise NotFound(f"household {number} not found")
+    target: HouseholdRecord | MemberRecord = home
+    if member_id is not None:
+        found = [m for m in home.members if m.id == member_id]
+        if not found:
+            raise NotFound(f"member {member_id} not found in household {number}")
+        target = found[0]
+    audit.record(db, actor=user.username, action="reveal", entity=entity,
+                 entity_id=number if member_id is None else str(member_id),
+                 after={"field": field, "household": number})
+    return str(getattr(target, field) or "")
+
+
+DEMO_ROLES = (
+    ("demo-admin", Role.ADMIN, None), ("demo-county", Role.COUNTY_OFFICER, "county"),
+    ("demo-township", Role.TOWNSHIP_OFFICER, "township"),
+    ("demo-village", Role.VILLAGE_CADRE, "village"), ("demo-helper", Role.HELPER, "county"),
+    ("demo-verifier", Role.VERIFIER, "county"), ("demo-auditor", Role.AUDITOR, "county"),
+)
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    user: User
+    password: str | None  # None: the account existed already (its password is not known)
+
+
+def _demo_places(db: Session, county: str | None) -> tuple[dict[str, str], str | None]:
+    """The county, township and village for the demo accounts, and a helper of the village."""
+    if county is None:
+        county = db.scalar(select(func.min(RegionRecord.code))
+                           .where(RegionRecord.level == int(RegionLevel.COUNTY)))
+        if county is None:
+            raise NotFound("the registry has no county: build one first (tuopin synth)")
+    county = regions.normalize(county)
+    if regions.level_of(county) is not RegionLevel.COUNTY:
+        raise ValidationFailed(f"{county} is not a county code")
+    village = db.scalar(select(func.min(HouseholdRecord.village_code))
+                        .where(Scope(county).clause(HouseholdRecord.village_code)))
+    if village is None:
+        raise NotFound(f"county {county} has no households")
+    township = regions.parent_of(village) or county
+    helper = db.scalar(
+        select(func.min(HelperRecord.number))
+        .join(HelperAssignmentRecord, HelperAssignmentRecord.helper_id == HelperRecord.id)
+        .join(HouseholdRecord, HouseholdRecord.id == HelperAssignmentRecord.household_id)
+        .where(HouseholdRecord.village_code == village))
+    return {"county": county, "township": township, "village": village}, helper
+
+
+def create_demo(db: Session, *, actor: str, county: str | None = None,
+                hasher: PasswordHasher | None = None) -> list[DemoAccount]:
+    """One account per role in a demo county; existing ones are listed without a password."""
+    places, helper = _demo_places(db, county)
+    accounts = []
+    for username, role, level in DEMO_ROLES:
+        existing = db.scalars(select(UserRecord).where(UserRecord.username == username)).first()
+        if existing is not None:
+            accounts.append(DemoAccount(_user(existing), None))
+            continue
+        if role is Role.HELPER and helper is None:
+            continue
+        password, name = new_password(), gettext(role.title, "zh") + "（演示）"
+        user = add(db, username=username, role=role, password=password, actor=actor,
+                   region_code=places[level] if level else None, helper_number=helper,
+                   display_name=name, hasher=hasher)
+        accounts.append(DemoAccount(user, password))
+    return accounts

@@ -1,0 +1,69 @@
+"""create_app(settings): the FastAPI application. Nothing is built at import time."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import date
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from tuopin.config import Settings
+from tuopin.storage.db import make_engine, readonly, session_factory
+from tuopin.web import csrf, errors
+from tuopin.web.ratelimit import LoginLimiter
+from tuopin.web.routes import assets, auth, home, households, lists, plans, regions
+from tuopin.web.security import SecurityHeaders
+from tuopin.web.state import WebState
+from tuopin.web.templating import make_templates
+
+log = logging.getLogger("tuopin.web")
+SESSION_COOKIE = "tuopin_session"
+
+
+def _secret_key(settings: Settings) -> str:
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    log.warning("TUOPIN_SECRET_KEY is not set: using a random key for this run; everyone "
+                "must log in again after a restart. Set it for a real deployment.")
+    return secrets.token_urlsafe(48)
+
+
+def create_app(settings: Settings, *, hasher: PasswordHasher | None = None,
+               today: Callable[[], date] = date.today) -> FastAPI:
+    """The web application for ``settings``; its engine is disposed of at shutdown."""
+    engine = make_engine(settings.database_url, echo=settings.echo_sql)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="tuopin", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None, dependencies=[Depends(csrf.protect)])
+    app.state.web = WebState(
+        settings=settings, sessions=session_factory(engine),
+        readers=session_factory(readonly(engine)), templates=make_templates(),
+        limiter=LoginLimiter(settings.login_max_failures, settings.login_window_seconds),
+        hasher=hasher, today=today,
+    )
+    app.add_middleware(SessionMiddleware, secret_key=_secret_key(settings),
+                       session_cookie=SESSION_COOKIE, max_age=settings.session_max_age,
+                       same_site="lax", https_only=settings.cookie_secure)
+    app.add_middleware(SecurityHeaders)
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    for module in (assets, auth, home, regions, plans, households, lists):
+        app.include_router(module.router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """For `uvicorn --factory tuopin.web.app:app_from_env` (what `tuopin serve` runs)."""
+    return create_app(Settings())

@@ -1,0 +1,82 @@
+"""Logging in and out, and choosing the language."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from tuopin.i18n import normalize_lang
+from tuopin.services import users
+from tuopin.web import csrf
+from tuopin.web.deps import (
+    SESSION_LANG,
+    SESSION_SINCE,
+    SESSION_STAMP,
+    SESSION_USER,
+    SessionDep,
+    StateDep,
+)
+
+router = APIRouter()
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go to after a form; anything else (another site) goes home."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/"
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.get("/login")
+def login_form(request: Request, state: StateDep, next: str = "/") -> Response:
+    return state.templates.TemplateResponse(request, "login.html",
+                                            {"next": safe_next(next), "failed": False,
+                                             "username": ""})
+
+
+@router.post("/login")
+def login(request: Request, db: SessionDep, state: StateDep,
+          username: Annotated[str, Form(max_length=64)],
+          password: Annotated[str, Form(max_length=256)],
+          next: Annotated[str, Form()] = "/") -> Response:
+    name = username.strip().lower()
+    state.limiter.check(name, _address(request))
+    user = users.authenticate(db, username=name, password=password, hasher=state.hasher)
+    if user is None:
+        state.limiter.failed(name, _address(request))
+        return state.templates.TemplateResponse(
+            request, "login.html", {"next": safe_next(next), "failed": True, "username": name},
+            status_code=401)
+    state.limiter.succeeded(name, _address(request))
+    lang = request.session.get(SESSION_LANG)
+    request.session.clear()
+    request.session.update({SESSION_USER: user.id, SESSION_STAMP: user.stamp,
+                            SESSION_SINCE: int(time.time())})
+    if lang:
+        request.session[SESSION_LANG] = lang
+    csrf.rotate(request)
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    lang = request.session.get(SESSION_LANG)
+    request.session.clear()
+    if lang:
+        request.session[SESSION_LANG] = lang
+    csrf.rotate(request)
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.post("/lang")
+def choose_language(request: Request, lang: Annotated[str, Form()],
+                    next: Annotated[str, Form()] = "/") -> Response:
+    request.session[SESSION_LANG] = normalize_lang(lang)
+    return RedirectResponse(safe_next(next), status_code=303)

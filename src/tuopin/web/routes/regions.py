@@ -1,0 +1,26 @@
+"""The region tree and a village's page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from tuopin.services import lookup
+from tuopin.web.deps import AccessDep, SessionDep, StateDep
+
+router = APIRouter()
+
+
+@router.get("/regions")
+def region_tree(request: Request, db: SessionDep, state: StateDep, access: AccessDep,
+                root: str | None = None) -> Response:
+    nodes = lookup.tree(db, access=access, root=root)
+    return state.templates.TemplateResponse(request, "regions.html",
+                                            {"nodes": nodes, "root": root})
+
+
+@router.get("/villages/{code}")
+def village(request: Request, db: SessionDep, state: StateDep, access: AccessDep,
+            code: str) -> Response:
+    page = lookup.village(db, access=access, code=code)
+    return state.templates.TemplateResponse(request, "village.html", page)

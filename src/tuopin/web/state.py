@@ -1,0 +1,33 @@
+"""What the app's requests share, built once by create_app() and kept on ``app.state``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from argon2 import PasswordHasher
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import HTTPConnection
+
+from tuopin.config import Settings
+from tuopin.web.ratelimit import LoginLimiter
+
+
+@dataclass
+class WebState:
+    settings: Settings
+    sessions: sessionmaker[Session]  # for requests that may write
+    readers: sessionmaker[Session]  # for GET and HEAD: deferred transactions on SQLite
+    templates: Jinja2Templates
+    limiter: LoginLimiter
+    hasher: PasswordHasher | None = None  # None: argon2-cffi's defaults
+    today: Callable[[], date] = date.today
+    cache: dict[str, bytes] = field(default_factory=dict)
+
+
+def state_of(conn: HTTPConnection) -> WebState:
+    state = conn.app.state.web
+    assert isinstance(state, WebState)
+    return state

@@ -1,0 +1,99 @@
+"""The dashboard's figures: the newest run of a standard, its trend, the breakdown one level
+down, and the workflow counts, all within the caller's region."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from factories import COUNTY, OTHER_VILLAGE, VILLAGE, assessment_registry
+from tuopin.io.schema import Kind
+from tuopin.services import assessments, dashboard, plans, reports
+from tuopin.services.imports import import_file
+from tuopin.standards.loader import load
+from tuopin.storage.scope import EVERYTHING, Scope
+
+AS_OF = date(2021, 3, 1)
+
+
+@pytest.fixture
+def runs(engine: Engine, tmp_path: Path) -> dict[int, int]:
+    """The assessment registry surveyed in 2019 and 2020, one cn-national run per year
+    (2020 twice: the newer run of a year is the one that counts)."""
+    files = assessment_registry(tmp_path, years=(2019, 2020))
+    for kind in (Kind.REGIONS, Kind.HOUSEHOLDS, Kind.MEMBERS, Kind.SURVEYS):
+        assert import_file(engine, kind=kind, path=files[kind.value], actor="t",
+                           today=AS_OF).ok
+    made = {}
+    for year in (2019, 2020, 2020):
+        made[year] = assessments.record(engine, assessments.compute(
+            engine, standard=load("cn-national"), year=year, engine_name="db"), actor="t")
+    return made
+
+
+def test_the_totals_come_from_the_newest_run_and_match_the_incidence_report(
+        engine: Engine, runs: dict[int, int]) -> None:
+    with Session(engine) as db:
+        board = dashboard.overview(db, scope=Scope(COUNTY), as_of=AS_OF)
+        expected = reports.total(reports.incidence(db, run_id=runs[2020], level="village",
+                                                   scope=Scope(COUNTY)))
+    assert board.run == {"id": runs[2020], "year": 2020, "standard": "cn-national"}
+    assert board.standards == ["cn-national"]
+    t = board.totals
+    assert (t.households, t.people, t.poor_households, t.poor_people) == (
+        expected["households"], expected["people"], expected["poor_households"],
+        expected["poor_people"])
+    assert t.poor_households > 0 and t.incidence == pytest.approx(expected["incidence"])
+
+
+def test_the_trend_has_one_point_per_year(engine: Engine, runs: dict[int, int]) -> None:
+    with Session(engine) as db:
+        board = dashboard.overview(db, scope=EVERYTHING, as_of=AS_OF)
+    assert [(p["year"], p["run"]) for p in board.trend] == [(2019, runs[2019]),
+                                                            (2020, runs[2020])]
+
+
+@pytest.mark.parametrize(("scope", "level", "codes"), [
+    (EVERYTHING, "province", ["620000000000"]),
+    (Scope(COUNTY), "township", ["621121001000"]),
+    (Scope("621121001"), "village", [VILLAGE]),
+    (Scope(VILLAGE), None, []),  # a village has nothing below it on the dashboard
+])
+def test_the_breakdown_is_one_level_below_the_region(
+        engine: Engine, runs: dict[int, int], scope: Scope, level: str | None,
+        codes: list[str]) -> None:
+    with Session(engine) as db:
+        board = dashboard.overview(db, scope=scope, as_of=AS_OF)
+    assert board.level == level and [r["code"] for r in board.breakdown] == codes
+    if codes:
+        assert sum(r["poor_people"] for r in board.breakdown) == board.totals.poor_people
+
+
+def test_a_region_without_results_shows_zeros(engine: Engine, runs: dict[int, int]) -> None:
+    with Session(engine) as db:
+        board = dashboard.overview(db, scope=Scope(OTHER_VILLAGE), as_of=AS_OF)
+    assert board.run is None and board.totals.people == 0 and board.totals.incidence is None
+
+
+def test_an_unknown_standard_falls_back_to_the_newest(engine: Engine,
+                                                      runs: dict[int, int]) -> None:
+    with Session(engine) as db:
+        board = dashboard.overview(db, scope=EVERYTHING, as_of=AS_OF, standard="nope")
+    assert board.standard == "cn-national"
+
+
+def test_overdue_measures_are_counted_in_the_region(engine: Engine,
+                                                    runs: dict[int, int]) -> None:
+    with Session(engine) as db, db.begin():
+        plans.draft(db, run_id=runs[2020], scope=EVERYTHING, actor="t", as_of=date(2020, 1, 1))
+        approved = plans.approve_all(db, scope=EVERYTHING, actor="t", as_of=date(2020, 1, 1))
+    assert approved
+    with Session(engine) as db:
+        late = dashboard.overview(db, scope=Scope(COUNTY), as_of=AS_OF).overdue_measures
+        early = dashboard.overview(db, scope=Scope(COUNTY), as_of=date(2020, 1, 2))
+        elsewhere = dashboard.overview(db, scope=Scope(OTHER_VILLAGE), as_of=AS_OF)
+    assert late > 0 and early.overdue_measures == 0 and elsewhere.overdue_measures == 0

@@ -1,0 +1,103 @@
+"""The web tests' small world: a registry, a user per persona, and helpers to drive it.
+
+Personas: ``county_officer`` (the county), ``village_cadre`` (VILLAGE), ``other_cadre``
+(OTHER_VILLAGE), ``outsider`` (a user of another county), ``helper`` (helps the first two
+households of VILLAGE), ``auditor`` (the county, read-only), ``admin`` (everything), and
+anonymous (no login).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+
+from factories import (
+    COUNTY,
+    OTHER_VILLAGE,
+    REGIONS,
+    VILLAGE,
+    households,
+    members,
+    surveys,
+    write_csv,
+)
+from tuopin.config import Settings
+from tuopin.domain.enums import Role
+from tuopin.io.schema import Kind
+
+TODAY_ = date(2026, 11, 29)  # the same day as the root conftest's TODAY
+CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+PASSWORD = "correct horse battery"
+SECRET = "test-secret-key-" + "0" * 32
+
+OUTSIDE_COUNTY = "621122"  # 陇西县
+OUTSIDE_VILLAGE = "621122001001"
+MINE = [f"{VILLAGE}{i:04d}" for i in (1, 2, 3)]
+OTHERS = [f"{OTHER_VILLAGE}{i:04d}" for i in (1, 2)]
+OUTSIDE = [f"{OUTSIDE_VILLAGE}{i:04d}" for i in (1,)]
+PHONE = "13812345678"
+BANK = "6228480012345678"
+
+
+@dataclass(frozen=True)
+class Persona:
+    role: Role
+    region: str | None
+    sees: frozenset[str]  # the households this persona may see
+    helper: str | None = None
+
+
+PERSONAS = {
+    "county_officer": Persona(Role.COUNTY_OFFICER, COUNTY, frozenset(MINE + OTHERS)),
+    "village_cadre": Persona(Role.VILLAGE_CADRE, VILLAGE, frozenset(MINE)),
+    "other_cadre": Persona(Role.VILLAGE_CADRE, OTHER_VILLAGE, frozenset(OTHERS)),
+    "outsider": Persona(Role.COUNTY_OFFICER, OUTSIDE_COUNTY, frozenset(OUTSIDE)),
+    "helper": Persona(Role.HELPER, COUNTY, frozenset(MINE[:2]), helper="H001"),
+    "auditor": Persona(Role.AUDITOR, COUNTY, frozenset(MINE + OTHERS)),
+    "admin": Persona(Role.ADMIN, None, frozenset(MINE + OTHERS + OUTSIDE)),
+}
+
+
+def files(folder: Path) -> dict[Kind, Path]:
+    regions = [*REGIONS, {"code": OUTSIDE_COUNTY, "name": "陇西县"},
+               {"code": "621122001", "name": "巩昌镇"}, {"code": OUTSIDE_VILLAGE, "name": "北关村"}]
+    homes = households(3, VILLAGE) + households(2, OTHER_VILLAGE) + households(1, OUTSIDE_VILLAGE)
+    homes[0].update(phone=PHONE, bank_account=BANK, address="一组12号")
+    numbers = [str(h["number"]) for h in homes]
+    people = members(numbers)
+    people[0]["phone"] = "13900001111"
+    helpers = [{"number": "H001", "name": "王帮扶", "unit": "县农业农村局", "phone": "13700002222",
+                "households": ";".join(MINE[:2])},
+               {"number": "H002", "name": "李帮扶", "unit": "县教育局", "households": OTHERS[0]}]
+    return {
+        Kind.REGIONS: write_csv(folder / "regions.csv", regions),
+        Kind.HOUSEHOLDS: write_csv(folder / "households.csv", homes),
+        Kind.MEMBERS: write_csv(folder / "members.csv", people),
+        Kind.SURVEYS: write_csv(folder / "surveys.csv", surveys(numbers)),
+        Kind.HELPERS: write_csv(folder / "helpers.csv", helpers),
+    }
+
+
+def settings_for(url: str, **changes: object) -> Settings:
+    return Settings(database_url=url, secret_key=SECRET, lang="zh", **changes)  # type: ignore[arg-type]
+
+
+def csrf_of(client: TestClient, path: str = "/login") -> str:
+    """The session's CSRF token, as the page at ``path`` carries it."""
+    found = re.search(r'data-csrf="([^"]+)"', client.get(path).text)
+    assert found, f"no CSRF token on {path}"
+    return found.group(1)
+
+
+def log_in(client: TestClient, persona: str, password: str = PASSWORD) -> TestClient:
+    token = csrf_of(client)
+    response = client.post("/login", data={"username": persona.replace("_", "-"),
+                                           "password": password, "csrf_token": token},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return client
