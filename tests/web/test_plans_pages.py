@@ -210,3 +210,13 @@ def test_the_exit_and_monitoring_panels_show_no_case_yet(client_for: Clients) ->
     assert 'id="exit-panel"' in exit_html and gettext("not exited", "zh") in exit_html
     monitoring_html = cadre.get(f"/households/{H1}/monitoring").text
     assert 'id="monitoring-panel"' in monitoring_html and "<html" in monitoring_html
+
+
+def test_a_body_far_over_the_upload_limit_is_refused_before_it_is_read(
+        client_for: Clients, app: FastAPI) -> None:
+    m = first(app)
+    huge = PNG + b"\x00" * (MAX_BYTES + 200_000)
+    answer = post(client_for("village_cadre"), "complete", m,
+                  files={"evidence_file": ("huge.png", huge, "image/png")})
+    assert answer.status_code == 413
+    assert status_of(app, m.id) == MeasureStatus.PLANNED.value

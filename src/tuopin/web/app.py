@@ -17,6 +17,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from tuopin.config import Settings
 from tuopin.storage.db import make_engine, readonly, session_factory
 from tuopin.web import csrf, errors
+from tuopin.web.bodylimit import BodyLimit
 from tuopin.web.ratelimit import LoginLimiter
 from tuopin.web.routes import assets, auth, home, households, lists, plans, regions
 from tuopin.web.security import SecurityHeaders
@@ -57,6 +58,7 @@ def create_app(settings: Settings, *, hasher: PasswordHasher | None = None,
                        session_cookie=SESSION_COOKIE, max_age=settings.session_max_age,
                        same_site="lax", https_only=settings.cookie_secure)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, limit=settings.evidence_max_bytes)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for module in (assets, auth, home, regions, plans, households, lists):
