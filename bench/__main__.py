@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from bench import assess, registry
+from bench import assess, registry, web_load
 
-SUITES = {"registry": registry.run, "assess": assess.run}
+SUITES = {"registry": registry.run, "assess": assess.run, "web": web_load.run}
 
 
 def main() -> None:
-    """`python -m bench [registry|assess ...]`: all suites by default."""
+    """`python -m bench [registry|assess|web ...]`: all suites by default."""
     chosen = sys.argv[1:] or list(SUITES)
     print("tuopin benchmarks (wall time, rows/s, peak RSS; ratio = tuopin / baseline)")
     for name in chosen:

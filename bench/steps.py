@@ -110,6 +110,17 @@ def assess_pandas(folder: str) -> tuple[float, int]:
     return pandas_plain(folder)
 
 
+def web_synth_into_db(url: str, households: str, seed: str) -> tuple[float, int]:
+    """`tuopin synth --into-db` into a migrated store; its members count as the extra."""
+    from tuopin.services.synth_load import load_synthetic
+
+    config = SynthConfig(households=int(households), seed=int(seed))
+    engine = make_engine(url)
+    started = time.perf_counter()
+    counts = load_synthetic(engine, config=config, actor="bench", today=date.today())
+    return time.perf_counter() - started, counts["members"]
+
+
 if __name__ == "__main__":
     outcome = globals()[sys.argv[1]](*json.loads(sys.argv[2]))
     seconds, extra = outcome if isinstance(outcome, tuple) else (outcome, None)

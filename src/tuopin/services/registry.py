@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -22,11 +21,9 @@ def summary(db: Session, *, scope: Scope) -> dict[str, int]:
     """How many regions, households, members, surveys and helpers are registered."""
     repo = RegistryRepository(db, scope)
     totals = repo.counts()
-    by_status: dict[str, int] = defaultdict(int)
-    for row in repo.village_counts():
-        for key in ("poor", "exited", "monitored"):
-            by_status[key] += int(row._mapping[key] or 0)
-    return {**totals, **{f"{k}_households": v for k, v in by_status.items()}}
+    by_status = repo.status_counts()
+    return {**totals, **{f"{k}_households": by_status.get(k, 0)
+                         for k in ("poor", "exited", "monitored")}}
 
 
 @dataclass
