@@ -2,7 +2,9 @@
 
 Personas: ``county_officer`` (the county), ``village_cadre`` (VILLAGE), ``other_cadre``
 (OTHER_VILLAGE), ``outsider`` (a user of another county), ``helper`` (helps the first two
-households of VILLAGE), ``auditor`` (the county, read-only), ``admin`` (everything), and
+households of VILLAGE), ``auditor`` (the county, read-only),
+``verifier`` (the county: reads, and verifies measures others completed),
+``admin`` (everything), and
 anonymous (no login).
 """
 
@@ -59,6 +61,7 @@ PERSONAS = {
     "outsider": Persona(Role.COUNTY_OFFICER, OUTSIDE_COUNTY, frozenset(OUTSIDE)),
     "helper": Persona(Role.HELPER, COUNTY, frozenset(MINE[:2]), helper="H001"),
     "auditor": Persona(Role.AUDITOR, COUNTY, frozenset(MINE + OTHERS)),
+    "verifier": Persona(Role.VERIFIER, COUNTY, frozenset(MINE + OTHERS)),
     "admin": Persona(Role.ADMIN, None, frozenset(MINE + OTHERS + OUTSIDE)),
 }
 

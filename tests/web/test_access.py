@@ -17,7 +17,7 @@ from web.personas import MINE, OTHERS, OUTSIDE, PERSONAS, csrf_of
 
 H1, H3 = MINE[0], MINE[2]  # H1 is the helper's, H3 is not
 ALL = ("county_officer", "village_cadre", "other_cadre", "outsider", "helper", "auditor",
-       "admin")
+       "verifier", "admin")
 EDIT_FORM = {"version": "1", "status": "poor", "main_cause": "illness", "address": "二组"}
 
 
@@ -35,16 +35,16 @@ ROUTES: list[tuple[str, str, dict[str, str] | None, dict[str | None, int]]] = [
     ("GET", "/regions", None, expect(200)),
     ("GET", f"/regions?root={VILLAGE}", None, expect(200, other_cadre=403, outsider=403)),
     ("GET", f"/regions?root={COUNTY}", None,
-     expect(403, county_officer=200, helper=200, auditor=200, admin=200)),
+     expect(403, county_officer=200, helper=200, auditor=200, verifier=200, admin=200)),
     ("GET", f"/villages/{VILLAGE}", None, expect(200, other_cadre=403, outsider=403)),
     ("GET", f"/villages/{OTHER_VILLAGE}", None, expect(200, village_cadre=403, outsider=403)),
     ("GET", "/households?q=户主", None, expect(200)),
     ("GET", f"/households/{H1}", None, expect(200, other_cadre=404, outsider=404)),
     ("GET", f"/households/{H3}", None, expect(200, other_cadre=404, outsider=404, helper=404)),
     ("GET", f"/households/{H1}/edit", None,
-     expect(200, other_cadre=404, outsider=404, helper=403, auditor=403)),
+     expect(200, other_cadre=404, outsider=404, helper=403, auditor=403, verifier=403)),
     ("POST", f"/households/{H1}/edit", EDIT_FORM,
-     expect(303, other_cadre=404, outsider=404, helper=403, auditor=403)),
+     expect(303, other_cadre=404, outsider=404, helper=403, auditor=403, verifier=403)),
     ("POST", f"/households/{H1}/reveal", {"field": "phone"},
      expect(200, other_cadre=404, outsider=404, auditor=403)),
     ("POST", "/logout", {}, expect(303)),

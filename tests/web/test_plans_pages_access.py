@@ -15,6 +15,7 @@ from web.test_plans_pages import app, first  # noqa: F401  (app: the fixture wit
 H1, H3 = MINE[0], MINE[2]  # H1 is the helper's, H3 is not
 NO_VIEW = {"other_cadre": 404, "outsider": 404}
 READ_ONLY = {"auditor": 403}
+NOT_VERIFIER = {"verifier": 403}  # a verifier only verifies
 
 # (method, path with {m} for H1's first measure or {m3} for H3's, form, expected statuses)
 ROUTES: list[tuple[str, str, dict[str, str] | None, dict[str | None, int]]] = [
@@ -22,17 +23,18 @@ ROUTES: list[tuple[str, str, dict[str, str] | None, dict[str | None, int]]] = [
       for panel in ("plan", "exit", "monitoring")],
     *[("GET", f"/households/{H3}/{panel}", None, expect(200, helper=404, **NO_VIEW))
       for panel in ("plan", "exit", "monitoring")],
-    ("POST", f"/households/{H1}/measures/{{m}}/start", {}, expect(303, **NO_VIEW, **READ_ONLY)),
+    ("POST", f"/households/{H1}/measures/{{m}}/start", {},
+     expect(303, **NO_VIEW, **READ_ONLY, **NOT_VERIFIER)),
     ("POST", f"/households/{H1}/measures/{{m}}/delay", {"reason": "雨季"},
-     expect(303, **NO_VIEW, **READ_ONLY)),
+     expect(303, **NO_VIEW, **READ_ONLY, **NOT_VERIFIER)),
     ("POST", f"/households/{H1}/measures/{{m}}/cancel", {"reason": "重复"},
-     expect(303, **NO_VIEW, **READ_ONLY)),
+     expect(303, **NO_VIEW, **READ_ONLY, **NOT_VERIFIER)),
     # the measure is only planned: those allowed in are refused by the ledger's rule (400)
     ("POST", f"/households/{H1}/measures/{{m}}/verify", {}, expect(400, **NO_VIEW, **READ_ONLY)),
     ("POST", f"/households/{H1}/measures/{{m}}/complete", {},  # no file: 400
-     expect(400, **NO_VIEW, **READ_ONLY)),
+     expect(400, **NO_VIEW, **READ_ONLY, **NOT_VERIFIER)),
     ("POST", f"/households/{H3}/measures/{{m3}}/start", {},
-     expect(303, helper=404, **NO_VIEW, **READ_ONLY)),
+     expect(303, helper=404, **NO_VIEW, **READ_ONLY, **NOT_VERIFIER)),
 ]
 
 

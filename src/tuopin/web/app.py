@@ -19,7 +19,19 @@ from tuopin.storage.db import make_engine, readonly, session_factory
 from tuopin.web import csrf, errors
 from tuopin.web.bodylimit import BodyLimit
 from tuopin.web.ratelimit import LoginLimiter
-from tuopin.web.routes import assets, auth, home, households, lists, plans, regions
+from tuopin.web.routes import (
+    admin,
+    assets,
+    auth,
+    casework,
+    home,
+    households,
+    imports,
+    lists,
+    plans,
+    regions,
+    registration,
+)
 from tuopin.web.security import SecurityHeaders
 from tuopin.web.state import WebState
 from tuopin.web.templating import make_templates
@@ -61,7 +73,9 @@ def create_app(settings: Settings, *, hasher: PasswordHasher | None = None,
     app.add_middleware(BodyLimit, limit=settings.evidence_max_bytes)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    for module in (assets, auth, home, regions, plans, households, lists):
+    # registration before households: /households/new is not a household number
+    for module in (assets, auth, home, regions, registration, plans, casework, households,
+                   lists, imports, admin):
         app.include_router(module.router)
     return app
 

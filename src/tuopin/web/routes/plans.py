@@ -35,6 +35,10 @@ router = APIRouter(prefix="/households")
 ACTORS = frozenset({Role.ADMIN, Role.COUNTY_OFFICER, Role.TOWNSHIP_OFFICER,
                     Role.VILLAGE_CADRE, Role.HELPER})
 Actor = Annotated[User, require(ACTORS)]
+# Checking a measure off (对账销号) is also the verifier's job; the ledger refuses a verifier
+# who is among the measure's responsible people.
+VERIFIERS = ACTORS | {Role.VERIFIER}
+Verifier = Annotated[User, require(VERIFIERS)]
 Version = Annotated[int, Form(ge=1)]
 Reason = Annotated[str, Form(max_length=500)]
 
@@ -47,7 +51,8 @@ class PlanPanel:
     lang: str
     plan: dict[str, Any] | None
     measures: list[dict[str, Any]] = field(default_factory=list)
-    may_act: bool = False
+    may_act: bool = False  # start, complete, delay, cancel
+    may_verify: bool = False
     error: str | None = None
     template: str = "plan.html"
     conflict_template: str = "plan.html"
@@ -80,7 +85,7 @@ def load_panel(db: Session, *, access: Access, user: User, number: str,
     except NotFound:
         return PlanPanel(number, lang, None)
     return PlanPanel(number, lang, shown["plan"], shown["measures"],
-                     may_act=user.role in ACTORS)
+                     may_act=user.role in ACTORS, may_verify=user.role in VERIFIERS)
 
 
 def _render(request: Request, state: StateDep, fragment: str, page: str,
@@ -171,7 +176,7 @@ def complete(request: Request, db: SessionDep, state: StateDep, user: Actor,
 
 
 @router.post("/{number}/measures/{measure_id}/verify")
-def verify(request: Request, db: SessionDep, user: Actor, access: AccessDep, today: TodayDep,
+def verify(request: Request, db: SessionDep, user: Verifier, access: AccessDep, today: TodayDep,
            lang: LangDep, number: str, measure_id: int, version: Version) -> Response:
     _prepare(request, db, access, user, number, measure_id, lang)
     with _explained(lang):
