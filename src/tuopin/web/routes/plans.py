@@ -1,4 +1,4 @@
-"""The household page's plan, exit and monitoring panels, and the 对账销号 steps of a measure.
+"""The household page's plan panel and the 对账销号 steps of a measure.
 
 The panels load into the household page (htmx ``hx-get`` on load) and stand alone as pages
 without JavaScript. A step is a plain form POST: on success back to the household page; a
@@ -23,9 +23,8 @@ from tuopin.domain.errors import NotFound, ValidationFailed
 from tuopin.domain.ledger import RuleBroken
 from tuopin.i18n import N_, translate
 from tuopin.io.problems import Problem
-from tuopin.services import evidence, exits, ledger, monitoring, plans
+from tuopin.services import evidence, exits, ledger, plans
 from tuopin.services.users import Access, User
-from tuopin.storage.scope import Scope
 from tuopin.web.deps import AccessDep, CurrentUser, LangDep, SessionDep, StateDep, TodayDep, require
 
 router = APIRouter(prefix="/households")
@@ -69,7 +68,7 @@ class PlanPanel:
             measure=current.get("id", ""), status=shown, version=current.get("version", "")))
 
 
-def _village_of(db: Session, access: Access, number: str) -> str:
+def village_of(db: Session, access: Access, number: str) -> str:
     """The village of a household the user may see (NotFound for any other)."""
     if not access.sees(number):
         raise NotFound(f"household {number} not found")
@@ -79,7 +78,7 @@ def _village_of(db: Session, access: Access, number: str) -> str:
 def load_panel(db: Session, *, access: Access, user: User, number: str,
                lang: str) -> PlanPanel:
     """The plan panel of a household the user may see (an empty one when it has no plan)."""
-    _village_of(db, access, number)
+    village_of(db, access, number)
     try:
         shown = plans.show(db, number=number, scope=access.scope)
     except NotFound:
@@ -88,7 +87,7 @@ def load_panel(db: Session, *, access: Access, user: User, number: str,
                      may_act=user.role in ACTORS, may_verify=user.role in VERIFIERS)
 
 
-def _render(request: Request, state: StateDep, fragment: str, page: str,
+def render(request: Request, state: StateDep, fragment: str, page: str,
             context: dict[str, Any]) -> Response:
     name = fragment if request.headers.get("hx-request") == "true" else page
     return state.templates.TemplateResponse(request, name, context)
@@ -98,26 +97,7 @@ def _render(request: Request, state: StateDep, fragment: str, page: str,
 def plan_panel(request: Request, db: SessionDep, state: StateDep, user: CurrentUser,
                access: AccessDep, lang: LangDep, number: str) -> Response:
     panel = load_panel(db, access=access, user=user, number=number, lang=lang)
-    return _render(request, state, "_plan_panel.html", "plan.html", {"form": panel})
-
-
-@router.get("/{number}/exit")
-def exit_panel(request: Request, db: SessionDep, state: StateDep, access: AccessDep,
-               number: str) -> Response:
-    if not access.sees(number):
-        raise NotFound(f"household {number} not found")
-    case = exits.show(db, number=number, scope=access.scope)
-    return _render(request, state, "_exit_panel.html", "exit_page.html", {"case": case})
-
-
-@router.get("/{number}/monitoring")
-def monitoring_panel(request: Request, db: SessionDep, state: StateDep, access: AccessDep,
-                     today: TodayDep, number: str) -> Response:
-    village = Scope(_village_of(db, access, number))  # a village's few cases, not the county's
-    cases = [c for c in monitoring.list_cases(db, scope=village, as_of=today)
-             if c["number"] == number]
-    return _render(request, state, "_monitoring_panel.html", "monitoring_page.html",
-                   {"cases": cases, "number": number})
+    return render(request, state, "_plan_panel.html", "plan.html", {"form": panel})
 
 
 @contextmanager
