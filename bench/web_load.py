@@ -3,12 +3,16 @@
 A throwaway database gets ``BENCH_WEB_HOUSEHOLDS`` synthetic households (default 500,000,
 `tuopin synth --seed 5` loaded straight into the store), one cn-national 2020 assessment
 and a county officer for the county of the first household. `tuopin serve` then runs on a
-free port of 127.0.0.1 and each endpoint in turn — the household page, search, the county
-dashboard — gets ``BENCH_WEB_CLIENTS`` clients (default 20), each with its own session,
-until ``BENCH_WEB_REQUESTS`` requests (default 300) or ``BENCH_WEB_SECONDS`` (default 60)
-have gone by. Latency is measured by the client (request sent to body read), on the same
-machine as the server and PostgreSQL. The server is stopped and the database dropped at the
-end, whatever happens.
+free port of 127.0.0.1 with ``BENCH_WEB_WORKERS`` processes (default 2) and each endpoint in
+turn — the household page, search, the county dashboard — gets ``BENCH_WEB_CLIENTS``
+clients (default 20), each with its own session, until ``BENCH_WEB_REQUESTS`` requests
+(default 300) or ``BENCH_WEB_SECONDS`` (default 60) have gone by. This is done for each
+think time of ``BENCH_WEB_THINK_MS`` (default "0,1000"): 0 is a closed loop (each client
+sends its next request the moment the last one is answered: a stress figure), 1000 has
+each client wait 0.5-1.5 s between requests, as people at a browser do. Latency is measured
+by the client (request sent to body read), on the same machine as the server and
+PostgreSQL, which share its 2 cores with the load generator. The server is stopped and the
+database dropped at the end, whatever happens.
 """
 
 from __future__ import annotations
@@ -141,7 +145,8 @@ async def _login(client: httpx2.AsyncClient, password: str) -> None:
 
 
 async def _load(base: str, password: str, endpoints: dict[str, Callable[[], str]],
-                clients: int, budget: int, seconds: float) -> list[Outcome]:
+                clients: int, budget: int, seconds: float,
+                think_ms: list[int]) -> list[tuple[int, Outcome]]:
     """Each endpoint in turn: ``clients`` sessions until ``budget`` requests or ``seconds``."""
     limits = httpx2.Limits(max_connections=1, max_keepalive_connections=1)
     sessions = [httpx2.AsyncClient(base_url=base, timeout=30.0, limits=limits)
@@ -150,7 +155,8 @@ async def _load(base: str, password: str, endpoints: dict[str, Callable[[], str]
         for session in sessions:  # one after the other: argon2 is meant to be slow
             await _login(session, password)
         outcomes = []
-        for name, path in endpoints.items():
+        pause = random.Random(7)
+        for think, (name, path) in ((t, e) for t in think_ms for e in endpoints.items()):
             await sessions[0].get(path())  # warm up (not counted)
             outcome = Outcome(name)
             issued = 0
@@ -158,8 +164,11 @@ async def _load(base: str, password: str, endpoints: dict[str, Callable[[], str]
             deadline = started + seconds
 
             async def worker(session: httpx2.AsyncClient, outcome: Outcome = outcome,
-                             path: Callable[[], str] = path, deadline: float = deadline) -> None:
+                             path: Callable[[], str] = path, deadline: float = deadline,
+                             think: int = think) -> None:
                 nonlocal issued
+                if think:  # the clients do not all start at the same instant
+                    await asyncio.sleep(pause.uniform(0, think / 1000))
                 while issued < budget and time.perf_counter() < deadline:
                     issued += 1
                     url = path()
@@ -175,10 +184,12 @@ async def _load(base: str, password: str, endpoints: dict[str, Callable[[], str]
                     else:
                         outcome.errors += 1
                         outcome.first_error = outcome.first_error or problem
+                    if think:
+                        await asyncio.sleep(pause.uniform(0.5, 1.5) * think / 1000)
 
             await asyncio.gather(*(worker(s) for s in sessions))
             outcome.seconds = time.perf_counter() - started
-            outcomes.append(outcome)
+            outcomes.append((think, outcome))
         return outcomes
     finally:
         for session in sessions:
@@ -203,21 +214,23 @@ def _endpoints(numbers: list[str], names: list[str]) -> dict[str, Callable[[], s
 
 
 def _serve_and_load(env: dict[str, str], numbers: list[str], names: list[str],
-                    password: str) -> list[Outcome]:
+                    password: str) -> list[tuple[int, Outcome]]:
     port = _free_port()
     base = f"http://{HOST}:{port}"
     log = Path(tempfile.mkdtemp(prefix="tuopin-web-")) / "serve.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
             [str(Path(sys.executable).with_name("tuopin")), "serve", "--host", HOST,
-             "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+             "--port", str(port), "--workers", str(_env_int("BENCH_WEB_WORKERS", 2))],
+            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
         _wait_ready(base, server)
         return asyncio.run(_load(
             base, password, _endpoints(numbers, names),
             clients=_env_int("BENCH_WEB_CLIENTS", 20),
             budget=_env_int("BENCH_WEB_REQUESTS", 300),
-            seconds=float(_env_int("BENCH_WEB_SECONDS", 60))))
+            seconds=float(_env_int("BENCH_WEB_SECONDS", 60)),
+            think_ms=[int(t) for t in os.environ.get("BENCH_WEB_THINK_MS", "0,1000").split(",")]))
     except Exception:
         print(f"server log: {log}", file=sys.stderr)
         raise
@@ -261,10 +274,16 @@ def run() -> list[str]:
     lines = [
         f"web: {households:,} households ({loaded.extra:,} members) loaded into PostgreSQL "
         f"in {loaded.seconds:.0f} s ({loaded.peak_mb:.0f} MB), assessed in {assessed:.0f} s; "
-        f"county officer of {county}, {clients} concurrent clients, `tuopin serve`",
-        HEADER,
+        f"county officer of {county}, {clients} concurrent clients, `tuopin serve --workers "
+        f"{_env_int('BENCH_WEB_WORKERS', 2)}`",
     ]
-    for outcome in outcomes:
+    shown = None
+    for think, outcome in outcomes:
+        if think != shown:
+            shown = think
+            lines.append(f" think time {think} ms" + (" (closed loop)" if not think else
+                                                       " (0.5-1.5 x, per client)"))
+            lines.append(HEADER)
         lines.append(outcome.line())
         if outcome.first_error:
             lines.append(f"    first error: {outcome.first_error}")

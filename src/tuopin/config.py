@@ -62,6 +62,19 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(
         default=900, description="The window of the login rate limit (seconds)."
     )
+    workers: int = Field(
+        default=2, ge=1,
+        description="Worker processes of tuopin serve (one per core is a good start).",
+    )
+    db_pool_size: int = Field(
+        default=20, ge=1,
+        description="Database connections each web worker keeps open (PostgreSQL).",
+    )
+    dashboard_cache_seconds: int = Field(
+        default=30, ge=0,
+        description="Seconds a worker reuses a region's registry and workflow counts on the "
+        "dashboard (0: count on every request); poverty figures come from the run's roll-up.",
+    )
 
 
 def settings_help() -> dict[str, str]:

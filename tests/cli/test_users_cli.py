@@ -113,3 +113,15 @@ def test_serve_runs_uvicorn_on_the_app_factory_with_the_same_database(
 def test_serve_refuses_a_store_that_is_not_initialised(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="tuopin init"):
         tuopin(f"sqlite:///{tmp_path / 'empty.db'}", "serve")
+
+
+def test_serve_gives_every_worker_the_same_secret_key(
+        loaded: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: calls.append(k))
+    monkeypatch.delenv("TUOPIN_SECRET_KEY", raising=False)
+    assert tuopin(loaded, "serve", "--workers", "3")[0] == 0
+    assert calls[0]["workers"] == 3
+    # uvicorn's workers read the settings from the environment: one key for all of them
+    assert len(os.environ["TUOPIN_SECRET_KEY"]) >= 32
+    monkeypatch.delenv("TUOPIN_SECRET_KEY")

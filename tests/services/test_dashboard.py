@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from factories import COUNTY, OTHER_VILLAGE, VILLAGE, assessment_registry
@@ -97,3 +97,42 @@ def test_overdue_measures_are_counted_in_the_region(engine: Engine,
         early = dashboard.overview(db, scope=Scope(COUNTY), as_of=date(2020, 1, 2))
         elsewhere = dashboard.overview(db, scope=Scope(OTHER_VILLAGE), as_of=AS_OF)
     assert late > 0 and early.overdue_measures == 0 and elsewhere.overdue_measures == 0
+
+
+@pytest.mark.parametrize("level", ["province", "prefecture", "county", "township", "village"])
+def test_the_roll_up_of_every_level_equals_the_incidence_report_of_the_results(
+        engine: Engine, runs: dict[int, int], level: str) -> None:
+    from tuopin.domain.enums import RegionLevel
+    from tuopin.storage.models import AssessmentRollupRecord as U
+
+    with Session(engine) as db:
+        expected = reports.incidence(db, run_id=runs[2019], level=level, scope=EVERYTHING)
+        stored = db.execute(select(U.region_code, U.households, U.people, U.poor_households,
+                                   U.poor_people)
+                            .where(U.run_id == runs[2019],
+                                   U.level == int(RegionLevel[level.upper()]))
+                            .order_by(U.region_code)).all()
+    assert [tuple(r) for r in stored] == [
+        (e["code"], e["households"], e["people"], e["poor_households"], e["poor_people"])
+        for e in expected]
+
+
+def test_the_migration_rolls_up_the_runs_stored_before_it(
+        engine: Engine, runs: dict[int, int]) -> None:
+    from alembic import command
+
+    from tuopin.storage import migrate
+    from tuopin.storage.models import AssessmentRollupRecord as U
+
+    def rolled() -> list[tuple[object, ...]]:
+        with Session(engine) as db:
+            return [tuple(r) for r in db.execute(
+                select(U.run_id, U.level, U.region_code, U.households, U.people,
+                       U.poor_households, U.poor_people)
+                .order_by(U.run_id, U.level, U.region_code)).all()]
+
+    written = rolled()
+    assert written
+    command.downgrade(migrate.alembic_config(engine), "0005")
+    migrate.upgrade(engine)
+    assert rolled() == written

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +23,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine, func, select
 
-from tuopin.analytics import backends
-from tuopin.analytics.assess import Plan, run_query
 from tuopin.domain.errors import NotFound, ValidationFailed
 from tuopin.services import audit
 from tuopin.standards.explain import explain_all, parse_members
 from tuopin.standards.loader import load, loads
 from tuopin.standards.model import Standard
-from tuopin.storage import bulk
+from tuopin.storage import bulk, rollups
 from tuopin.storage.db import is_sqlite
 from tuopin.storage.models import AssessmentResultRecord, AssessmentRunRecord, HouseholdRecord
 from tuopin.storage.scope import Scope
-from tuopin.storage.snapshot import write_snapshot
 
 ENGINES = ("auto", "db", "duckdb", "spark")
 # Measured (STACK.md, bench): Ibis on SQLite is ~18x slower than DuckDB; past this many
@@ -71,6 +69,11 @@ def choose_engine(engine: Engine, requested: str) -> str:
 @contextmanager
 def _registry(engine: Engine, name: str, snapshot: Path | None,
               master: str | None) -> Iterator[tuple[Any, str]]:
+    # Ibis, DuckDB and pyarrow.dataset take seconds to import: only computing needs them
+    # (not the web, nor the commands that read stored runs).
+    from tuopin.analytics import backends
+    from tuopin.storage.snapshot import write_snapshot
+
     url = engine.url.render_as_string(hide_password=False)
     if name == "db":
         registry = backends.open_store(url)
@@ -101,6 +104,8 @@ def compute(engine: Engine, *, standard: Standard, year: int, engine_name: str =
         raise ValidationFailed(f"{standard.name} is valid for {standard.years[0]}-"
                                f"{standard.years[1]}, not {year}")
     chosen = choose_engine(engine, engine_name)
+    from tuopin.analytics.assess import Plan, run_query
+
     plan = Plan(standard, year, standard.income_line(year).amount)
     started = time.perf_counter()
     with _registry(engine, chosen, snapshot, master) as (registry, taken):
@@ -195,6 +200,7 @@ def record(engine: Engine, computed: Computed, *, actor: str,
         rows = result_rows(run, computed)
         target = bulk.table_for("assessment_result", rows.schema)
         bulk.load(conn, target, rows)
+        rollups.write(conn, run)
         audit.record(conn, actor=actor, action="assess", entity="assessment_run",
                      entity_id=str(run), after={
                          "standard": computed.standard.name,
@@ -215,7 +221,13 @@ def standard_of(name_or_path: str) -> Standard:
 
 def run_standard(run: AssessmentRunRecord) -> Standard:
     """The exact standard a run used, rebuilt from the text it stored."""
-    return loads(run.standard_text, source=f"run {run.id} ({run.standard_name})")
+    return _parsed(run.standard_text, f"run {run.id} ({run.standard_name})")
+
+
+@lru_cache(maxsize=32)
+def _parsed(text: str, source: str) -> Standard:
+    # Parsing takes ~25 ms and every household page needs it; a stored run never changes.
+    return loads(text, source=source)
 
 
 def get_run(conn_or_session: Any, run_id: int) -> AssessmentRunRecord:
@@ -229,9 +241,10 @@ def household_result(session: Any, *, run_id: int, number: str, scope: Scope,
                      lang: str = "zh") -> dict[str, Any]:
     """One household's result in a run, with an explanation of every failed indicator."""
     run = get_run(session, run_id)
-    row = session.execute(select(AssessmentResultRecord).where(
-        AssessmentResultRecord.run_id == run_id,
-        AssessmentResultRecord.household_number == number,
+    # by household id: (run_id, household_id) is indexed, household_number is not
+    row = session.execute(select(AssessmentResultRecord).join(
+        HouseholdRecord, HouseholdRecord.id == AssessmentResultRecord.household_id).where(
+        AssessmentResultRecord.run_id == run_id, HouseholdRecord.number == number,
         scope.clause(AssessmentResultRecord.village_code))).scalar_one_or_none()
     if row is None:
         raise NotFound(f"household {number} has no result in run {run_id}")

@@ -1,9 +1,10 @@
 """The dashboard of a region: figures read from stored assessment results, not the registry.
 
 Poverty figures (population, poor households and people, incidence, the trend and the
-breakdown by the next level down) are SQL aggregates over ``assessment_result`` of the
-newest run of one standard; the workflow figures (exits this year, monitored households,
-overdue measures) are single COUNT queries. Nothing here loops over households in Python.
+breakdown by the next level down) are read from ``assessment_rollup``, which the run wrote
+for every region and level when it was stored: a request reads a few rows, never the
+results. The workflow figures (exits this year, monitored households, overdue measures)
+change with every step and are single COUNT queries.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tuopin.domain import ledger, regions
@@ -23,7 +24,7 @@ from tuopin.domain.enums import (
     RegionLevel,
 )
 from tuopin.storage.models import (
-    AssessmentResultRecord,
+    AssessmentRollupRecord,
     AssessmentRunRecord,
     ExitCaseRecord,
     HouseholdRecord,
@@ -33,7 +34,7 @@ from tuopin.storage.models import (
 )
 from tuopin.storage.scope import Scope
 
-R = AssessmentResultRecord
+U = AssessmentRollupRecord
 
 
 @dataclass(frozen=True)
@@ -68,26 +69,28 @@ class Dashboard:
     overdue_measures: int = 0
 
 
-def _sums() -> list[Any]:
-    poor = cast(R.poor, Integer)
-    return [func.count(R.id), func.coalesce(func.sum(R.members), 0),
-            func.coalesce(func.sum(poor), 0), func.coalesce(func.sum(R.members * poor), 0)]
-
-
 def _figures(row: Any) -> Figures:
     return Figures(*(int(v or 0) for v in row))
 
 
+def _level_of(scope: Scope) -> RegionLevel:
+    return regions.level_of(scope.region_code) if scope.region_code else RegionLevel.PROVINCE
+
+
 def _runs(db: Session, scope: Scope) -> list[Any]:
-    """Every run with results in the scope, with its totals there (one GROUP BY)."""
-    return list(db.execute(
-        select(AssessmentRunRecord.id, AssessmentRunRecord.standard_name,
-               AssessmentRunRecord.year, *_sums())
-        .join(R, R.run_id == AssessmentRunRecord.id)
-        .where(scope.clause(R.village_code))
-        .group_by(AssessmentRunRecord.id, AssessmentRunRecord.standard_name,
-                  AssessmentRunRecord.year)
-        .order_by(AssessmentRunRecord.id)).all())
+    """Every run with results in the scope, with its totals there, from the roll-up: the
+    scope's own row (everything: the sum of the provinces)."""
+    query = (select(AssessmentRunRecord.id, AssessmentRunRecord.standard_name,
+                    AssessmentRunRecord.year, func.sum(U.households), func.sum(U.people),
+                    func.sum(U.poor_households), func.sum(U.poor_people))
+             .join(U, U.run_id == AssessmentRunRecord.id)
+             .where(U.level == int(_level_of(scope)))
+             .group_by(AssessmentRunRecord.id, AssessmentRunRecord.standard_name,
+                       AssessmentRunRecord.year)
+             .order_by(AssessmentRunRecord.id))
+    if scope.region_code:
+        query = query.where(U.region_code == scope.region_code)
+    return list(db.execute(query).all())
 
 
 def _child_level(scope: Scope) -> RegionLevel | None:
@@ -99,18 +102,20 @@ def _child_level(scope: Scope) -> RegionLevel | None:
 
 def _breakdown(db: Session, run_id: int, scope: Scope,
                level: RegionLevel) -> list[dict[str, Any]]:
-    """The run's figures for each region of ``level`` inside the scope."""
-    prefix = func.substr(R.village_code, 1, level.digits)
-    rows = db.execute(select(prefix.label("prefix"), *_sums())
-                      .where(R.run_id == run_id, scope.clause(R.village_code))
-                      .group_by(prefix).order_by(prefix)).all()
-    codes = [r.prefix.ljust(12, "0") for r in rows]
+    """The run's figures for each region of ``level`` inside the scope (roll-up rows)."""
+    rows = db.execute(select(U.region_code, U.households, U.people, U.poor_households,
+                             U.poor_people)
+                      .where(U.run_id == run_id, U.level == int(level),
+                             scope.clause(U.region_code))
+                      .order_by(U.region_code)).all()
+    codes = [r.region_code for r in rows]
     names = dict(db.execute(select(RegionRecord.code, RegionRecord.name)
                             .where(RegionRecord.code.in_(codes))).all())
     result = []
-    for code, row in zip(codes, rows, strict=True):
+    for row in rows:
         figures = _figures(row[1:])
-        result.append({"code": code, "name": names.get(code, code),
+        result.append({"code": row.region_code, "name": names.get(row.region_code,
+                                                                   row.region_code),
                        "village": level is RegionLevel.VILLAGE, **vars(figures),
                        "incidence": figures.incidence})
     return result

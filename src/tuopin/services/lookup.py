@@ -17,7 +17,7 @@ from tuopin.domain.enums import RegionLevel
 from tuopin.domain.errors import NotFound, PermissionDenied
 from tuopin.services import assessments, registry
 from tuopin.services.users import Access
-from tuopin.storage.models import AssessmentResultRecord
+from tuopin.storage.models import AssessmentResultRecord, HouseholdRecord
 from tuopin.storage.scope import Scope
 
 VILLAGE_LIMIT = 5000  # more households than any village has
@@ -71,9 +71,10 @@ def village(db: Session, *, access: Access, code: str) -> dict[str, Any]:
 
 def latest_run(db: Session, *, scope: Scope, number: str) -> int | None:
     """The newest assessment run that has a result for this household, if any."""
-    return db.scalar(select(func.max(AssessmentResultRecord.run_id)).where(
-        AssessmentResultRecord.household_number == number,
-        scope.clause(AssessmentResultRecord.village_code)))
+    # through the household's id, which results are indexed by (their number is not)
+    return db.scalar(select(func.max(AssessmentResultRecord.run_id)).join(
+        HouseholdRecord, HouseholdRecord.id == AssessmentResultRecord.household_id).where(
+        HouseholdRecord.number == number, scope.clause(AssessmentResultRecord.village_code)))
 
 
 def household(db: Session, *, access: Access, number: str, today: date,

@@ -16,8 +16,12 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for ``url``; SQLite files get WAL mode, foreign keys and a busy timeout."""
+def make_engine(url: str, *, echo: bool = False, pool_size: int | None = None) -> Engine:
+    """An engine for ``url``; SQLite files get WAL mode, foreign keys and a busy timeout.
+
+    ``pool_size`` (server databases): connections kept open; as many again may be opened
+    for a burst.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -30,7 +34,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         # queue behind a writer in WAL mode.
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    pool = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": pool_size}
+    return create_engine(url, echo=echo, pool_pre_ping=True, **pool)
 
 
 def _sqlite_begin(conn: Any) -> None:

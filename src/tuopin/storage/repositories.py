@@ -54,9 +54,12 @@ class RegistryRepository:
                      .where(self.scope.clause(H.village_code)).order_by(H.number).limit(limit))
         ids = {row[0] for row in self.conn.execute(by_number)}
         if term:
-            by_member = (select(M.household_id).join(H, H.id == M.household_id).where(
+            # the household's village as a per-row subquery: a primary-key lookup for each
+            # matching member, where a join had PostgreSQL hash the whole county's households
+            village = select(H.village_code).where(H.id == M.household_id).scalar_subquery()
+            by_member = (select(M.household_id).where(
                 or_(M.id_number == term.upper(), M.name.startswith(term, autoescape=True)),
-                self.scope.clause(H.village_code)).limit(limit))
+                self.scope.clause(village)).limit(limit))
             ids |= {row[0] for row in self.conn.execute(by_member)}
         if not ids:
             return []

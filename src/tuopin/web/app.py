@@ -15,10 +15,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from tuopin.config import Settings
+from tuopin.services.login_throttle import LoginLimiter
 from tuopin.storage.db import make_engine, readonly, session_factory
 from tuopin.web import csrf, errors
 from tuopin.web.bodylimit import BodyLimit
-from tuopin.web.ratelimit import LoginLimiter
 from tuopin.web.routes import (
     admin,
     assets,
@@ -35,6 +35,7 @@ from tuopin.web.routes import (
 from tuopin.web.security import SecurityHeaders
 from tuopin.web.state import WebState
 from tuopin.web.templating import make_templates
+from tuopin.web.ttlcache import TTLCache
 
 log = logging.getLogger("tuopin.web")
 SESSION_COOKIE = "tuopin_session"
@@ -51,7 +52,9 @@ def _secret_key(settings: Settings) -> str:
 def create_app(settings: Settings, *, hasher: PasswordHasher | None = None,
                today: Callable[[], date] = date.today) -> FastAPI:
     """The web application for ``settings``; its engine is disposed of at shutdown."""
-    engine = make_engine(settings.database_url, echo=settings.echo_sql)
+    # a connection for each of the threadpool's concurrent requests, up to db_pool_size
+    engine = make_engine(settings.database_url, echo=settings.echo_sql,
+                         pool_size=settings.db_pool_size)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -64,6 +67,7 @@ def create_app(settings: Settings, *, hasher: PasswordHasher | None = None,
         settings=settings, sessions=session_factory(engine),
         readers=session_factory(readonly(engine)), templates=make_templates(),
         limiter=LoginLimiter(settings.login_max_failures, settings.login_window_seconds),
+        figures=TTLCache(settings.dashboard_cache_seconds),
         hasher=hasher, today=today,
     )
     app.add_middleware(SessionMiddleware, secret_key=_secret_key(settings),

@@ -19,8 +19,8 @@ from tuopin.domain.errors import Conflict, NotFound, PermissionDenied, Validatio
 from tuopin.i18n import N_, gettext, translate
 from tuopin.io.problems import Problem
 from tuopin.services.households import StaleVersion
+from tuopin.services.login_throttle import TooManyAttempts
 from tuopin.web.deps import LoginRequired, lang_of
-from tuopin.web.ratelimit import TooManyAttempts
 from tuopin.web.state import state_of
 
 TITLES = {400: N_("The input was not accepted"), 403: N_("Not allowed"),

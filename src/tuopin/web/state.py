@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
 from tuopin.config import Settings
-from tuopin.web.ratelimit import LoginLimiter
+from tuopin.services.login_throttle import LoginLimiter
+from tuopin.web.ttlcache import TTLCache
 
 
 @dataclass
@@ -22,6 +23,7 @@ class WebState:
     readers: sessionmaker[Session]  # for GET and HEAD: deferred transactions on SQLite
     templates: Jinja2Templates
     limiter: LoginLimiter
+    figures: TTLCache  # the dashboard's registry and workflow counts
     hasher: PasswordHasher | None = None  # None: argon2-cffi's defaults
     today: Callable[[], date] = date.today
     cache: dict[str, bytes] = field(default_factory=dict)

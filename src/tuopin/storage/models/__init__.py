@@ -4,8 +4,12 @@ Enum columns store the enum's value (a short English id) as a string so that the
 read the same in SQLite, PostgreSQL, DuckDB and Spark. One module per noun.
 """
 
-from tuopin.storage.models.assessment import AssessmentResultRecord, AssessmentRunRecord
-from tuopin.storage.models.audit import AuditEventRecord, AuditHeadRecord
+from tuopin.storage.models.assessment import (
+    AssessmentResultRecord,
+    AssessmentRollupRecord,
+    AssessmentRunRecord,
+)
+from tuopin.storage.models.audit import AuditEventRecord, AuditHeadRecord, LoginFailureRecord
 from tuopin.storage.models.base import NAMING, Base, BigId, table_of
 from tuopin.storage.models.plans import (
     EvidenceRecord,
@@ -33,10 +37,12 @@ from tuopin.storage.models.workflows import (
 __all__ = [
     "NAMING",
     "AssessmentResultRecord",
+    "AssessmentRollupRecord",
     "AssessmentRunRecord",
     "AuditEventRecord",
     "AuditHeadRecord",
     "Base",
+    "LoginFailureRecord",
     "BigId",
     "EvidenceRecord",
     "ExitCaseRecord",

@@ -60,3 +60,18 @@ class AssessmentResultRecord(Base):
     deprived: Mapped[str] = mapped_column(String(400))  # indicator ids joined by ';'
     categories: Mapped[str] = mapped_column(String(200))  # category ids joined by ';'
     facts: Mapped[str | None] = mapped_column(Text, default=None)  # JSON, see analytics
+
+
+class AssessmentRollupRecord(Base):
+    """A run's figures for one region at one level, written with the run (dashboards read
+    these instead of aggregating the results on every request)."""
+
+    __tablename__ = "assessment_rollup"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("assessment_run.id"), primary_key=True)
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # RegionLevel
+    region_code: Mapped[str] = mapped_column(String(12), primary_key=True)  # 12 digits
+    households: Mapped[int] = mapped_column(Integer)
+    people: Mapped[int] = mapped_column(Integer)
+    poor_households: Mapped[int] = mapped_column(Integer)
+    poor_people: Mapped[int] = mapped_column(Integer)

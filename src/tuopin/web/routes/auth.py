@@ -47,14 +47,14 @@ def login(request: Request, db: SessionDep, state: StateDep,
           password: Annotated[str, Form(max_length=256)],
           next: Annotated[str, Form()] = "/") -> Response:
     name = username.strip().lower()
-    state.limiter.check(name, _address(request))
+    state.limiter.check(db, name, _address(request))
     user = users.authenticate(db, username=name, password=password, hasher=state.hasher)
     if user is None:
-        state.limiter.failed(name, _address(request))
+        state.limiter.failed(db, name, _address(request))
         return state.templates.TemplateResponse(
             request, "login.html", {"next": safe_next(next), "failed": True, "username": name},
             status_code=401)
-    state.limiter.succeeded(name, _address(request))
+    state.limiter.succeeded(db, name, _address(request))
     lang = request.session.get(SESSION_LANG)
     request.session.clear()
     request.session.update({SESSION_USER: user.id, SESSION_STAMP: user.stamp,

@@ -48,8 +48,14 @@ def trend_chart(board: Dashboard, lang: str) -> str:
 def home(request: Request, db: SessionDep, state: StateDep, access: AccessDep,
          today: TodayDep, lang: LangDep,
          standard: Annotated[str | None, Query(max_length=64)] = None) -> Response:
-    summary = registry.summary(db, scope=access.scope)
-    board = dashboard.overview(db, scope=access.scope, as_of=today, standard=standard)
+    def figures() -> tuple[dict[str, int], Dashboard]:
+        return (registry.summary(db, scope=access.scope),
+                dashboard.overview(db, scope=access.scope, as_of=today, standard=standard))
+
+    # The counts of the registry and the workflows may be dashboard_cache_seconds old; the
+    # poverty figures are the run's roll-up, which never changes.
+    summary, board = state.figures.get(("home", access.scope.region_code, today, standard),
+                                       figures)
     return state.templates.TemplateResponse(request, "home.html", {
         "summary": summary, "chart": households_by_status(summary, lang),
         "region": access.scope.region_code, "board": board, "year": today.year,
