@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from tuopin.domain import idnumber
 from tuopin.i18n import has_translation
 from tuopin.io import cells
-from tuopin.io.cells import ID_REASONS, PARSERS, REGION_REASONS, Parsed
+from tuopin.io.cells import ID_REASONS, PARSERS, REGION_REASONS, Parsed, as_text
 from tuopin.io.schema import FIELDS, Field, FieldType, Kind
 
 TODAY = date(2026, 11, 29)
@@ -481,3 +481,11 @@ def test_a_field_without_limits_accepts_any_size() -> None:
     parsed = cells.parse(pa.array(["-5", "1,200"]), unbounded, today=TODAY)
     assert parsed.values.to_pylist() == [-5, 1200]
     assert parsed.bad == []
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (None, ""), (True, "1"), (False, "0"), (date(2020, 1, 2), "2020-01-02"), (3000.0, "3000"),
+    (3000.5, "3000.5"), (0.1, "0.1"), (-2.0, "-2"), (12, "12"), ("王", "王")])
+def test_a_stored_value_reads_back_as_the_text_the_importer_would_take(value: object,
+                                                                       text: str) -> None:
+    assert as_text(value) == text

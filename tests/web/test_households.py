@@ -117,7 +117,7 @@ def test_the_page_shows_the_latest_assessment_and_explains_it(client_for: Client
     section = html.split('id="assessment"')[1].split("</section>")[0]
     assert "cn-national" in section and "2019" in section
     assert section.count("<li>") == 3  # income, medical, housing failed
-    for panel in ("plan", "exit", "monitoring", "disbursements", "history"):
+    for panel in ("plan", "exit", "monitoring", "history"):
         assert f'id="{panel}"' in html
 
 

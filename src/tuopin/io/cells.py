@@ -312,3 +312,20 @@ def parse(cells: pa.Array, spec: Field, *, today: date) -> Parsed:
     if spec.type is FieldType.ID_NUMBER:
         return parse_id_number(cells, spec, today=today)
     return PARSERS[spec.type](cells, spec)
+
+
+def as_text(value: object) -> str:
+    """A stored value as the text the importer would read back (how forms show values).
+
+    Whole amounts lose their ".0" (3000.0 → "3000"): forms show them as people type them,
+    and every comparison of "what the form showed" goes through this one function.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from tuopin.domain.errors import Conflict, NotFound, ValidationFailed
+from tuopin.io.cells import as_text
 from tuopin.io.readers import RawFile
 from tuopin.io.schema import Kind, field_names
 from tuopin.io.validate import validate_file
@@ -36,13 +37,7 @@ class StaleVersion(Conflict):
 
 
 def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
+    return None if value is None else as_text(value)
 
 
 def _validated_row(kind: Kind, values: Mapping[str, str | None], today: date) -> dict[str, Any]:

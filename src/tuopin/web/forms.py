@@ -7,12 +7,12 @@ refused because someone else saved first can say exactly what changed in between
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date
 from functools import lru_cache
 from typing import Any
 
 from starlette.datastructures import FormData
 
+from tuopin.io.cells import as_text
 from tuopin.io.problems import Problem
 from tuopin.io.schema import FieldType, Kind, fields
 from tuopin.web.masking import MASKS
@@ -43,17 +43,6 @@ def household_fields() -> tuple[FormField, ...]:
                   f.name in SENSITIVE)
         for f in fields(Kind.HOUSEHOLDS) if f.name in EDITABLE
     )
-
-
-def as_text(value: Any) -> str:
-    """A stored value as a form shows it (the text the importer would read back)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
 
 
 @dataclass(frozen=True)

@@ -60,3 +60,16 @@ def mask_detail(detail: dict[str, Any], *, clear: bool) -> dict[str, Any]:
         "household": _masked(detail["household"], ("phone", "bank_account"), clear),
         "members": [_masked(m, ("id_number", "phone"), clear) for m in detail["members"]],
     }
+
+
+def mask_history(events: list[dict[str, Any]], *, clear: bool) -> list[dict[str, Any]]:
+    """Audit events with the ID, phone and bank numbers in their changes masked."""
+    if clear:
+        return events
+
+    def value(field: str, v: Any) -> Any:
+        return MASKS[field](str(v)) if field in MASKS and v not in (None, "") else v
+
+    return [{**e, "changes": [{**c, "before": value(c["field"], c["before"]),
+                               "after": value(c["field"], c["after"])}
+                              for c in e["changes"]]} for e in events]

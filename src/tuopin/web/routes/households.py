@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from tuopin.i18n import N_
-from tuopin.services import households, lookup, registry, users
+from tuopin.services import household_history, households, lookup, registry, users
 from tuopin.web.deps import (
     AccessDep,
     CurrentUser,
@@ -21,7 +21,7 @@ from tuopin.web.deps import (
     TodayDep,
 )
 from tuopin.web.forms import HouseholdEdit
-from tuopin.web.masking import mask_detail
+from tuopin.web.masking import mask_detail, mask_history
 
 router = APIRouter(prefix="/households")
 
@@ -84,3 +84,13 @@ def reveal(request: Request, db: SessionDep, state: StateDep, user: Revealer,
     name = "_revealed.html" if _htmx(request) else "revealed.html"
     return state.templates.TemplateResponse(request, name,
                                             {"value": value, "number": number})
+
+
+@router.get("/{number}/history")
+def history(request: Request, db: SessionDep, state: StateDep, user: CurrentUser,
+            access: AccessDep, number: str) -> Response:
+    events = household_history.events(db, access=access, number=number)
+    name = "_history_panel.html" if _htmx(request) else "history.html"
+    return state.templates.TemplateResponse(request, name, {
+        "number": number, "limit": household_history.LIMIT,
+        "events": mask_history(events, clear=user.sees_identifiers)})
