@@ -3,7 +3,9 @@
 Passwords are stored only as argon2id hashes (argon2-cffi); the audit trail records who
 added, disabled or reset an account and every login, never a hash or a password. Each user
 has a role and a region; ``access_of`` turns a user into the Scope every query goes through
-(a helper additionally sees only the households assigned to them).
+(a helper additionally sees only the households assigned to them). Who manages whose
+account is ``may_manage``: an admin every account, a county officer the roles below in
+their county; the CLI acts as the system (``manager=None``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -24,7 +27,8 @@ from sqlalchemy.orm import Session
 from tuopin.domain import regions
 from tuopin.domain.enums import RegionLevel, Role
 from tuopin.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from tuopin.i18n import gettext
+from tuopin.i18n import N_, gettext
+from tuopin.io.problems import Problem
 from tuopin.services import audit
 from tuopin.storage.models import (
     HelperAssignmentRecord,
@@ -51,6 +55,12 @@ EDITORS = frozenset({Role.ADMIN, Role.COUNTY_OFFICER, Role.TOWNSHIP_OFFICER,
 ROLE_LEVEL = {Role.COUNTY_OFFICER: RegionLevel.COUNTY, Role.TOWNSHIP_OFFICER: RegionLevel.TOWNSHIP,
               Role.VILLAGE_CADRE: RegionLevel.VILLAGE}
 REVEALABLE = {"household": ("phone", "bank_account"), "member": ("id_number", "phone")}
+# Who manages accounts: an admin every account, a county officer those below them in the county.
+MANAGERS = frozenset({Role.ADMIN, Role.COUNTY_OFFICER})
+COUNTY_MANAGES = frozenset({Role.TOWNSHIP_OFFICER, Role.VILLAGE_CADRE, Role.HELPER,
+                            Role.VERIFIER, Role.AUDITOR})
+NAME_WIDTH = 64
+REGION_CHOICES = 2000  # more than a county holds: beyond, the code is typed
 
 
 @lru_cache(maxsize=1)
@@ -106,9 +116,25 @@ def new_password() -> str:
     return secrets.token_urlsafe(12)
 
 
+class UsernameTaken(ValidationFailed, Conflict):
+    """A unique key clash (a Conflict) that a form shows next to its username field."""
+
+
+def _refuse(column: str, value: object, reason: str, *,
+            error: type[ValidationFailed] = ValidationFailed, **params: object) -> NoReturn:
+    """Refuse one field: the English text for the CLI, the msgid for a form to translate."""
+    problem = Problem(0, column, "" if value is None else str(value), reason, params)
+    raise error(problem.message("en"), [problem])
+
+
+def _titled(title: str) -> dict[str, str]:
+    return {"zh": gettext(title, "zh"), "en": title}
+
+
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise ValidationFailed(f"a password needs at least {MIN_PASSWORD} characters")
+        _refuse("password", "", N_("A password needs at least {count} characters."),
+                count=MIN_PASSWORD)
 
 
 def _record(db: Session, username: str) -> UserRecord:
@@ -119,16 +145,18 @@ def _record(db: Session, username: str) -> UserRecord:
 
 
 def _check_region(db: Session, role: Role, region_code: str | None) -> str | None:
-    if region_code is None:
+    if not region_code:
         if role is not Role.ADMIN:
-            raise ValidationFailed(f"a {role.value} needs a region (--region)")
+            _refuse("region_code", "", N_("The role {role} needs a region."),
+                    role=_titled(role.title))
         return None
     code = regions.normalize(region_code)
     if db.get(RegionRecord, code) is None:
-        raise ValidationFailed(f"region {code} is not in the registry")
+        _refuse("region_code", code, N_("Region {code} is not in the registry."), code=code)
     wanted = ROLE_LEVEL.get(role)
     if wanted is not None and regions.level_of(code) is not wanted:
-        raise ValidationFailed(f"a {role.value} is scoped to a {wanted.title}, not {code}")
+        _refuse("region_code", code, N_("The role {role} is scoped to a {level}, not {code}."),
+                role=_titled(role.title), level=_titled(wanted.title), code=code)
     return code
 
 
@@ -136,24 +164,82 @@ def _helper_id(db: Session, role: Role, helper_number: str | None) -> int | None
     if role is not Role.HELPER:
         return None
     if not helper_number:
-        raise ValidationFailed("a helper account names its helper (--helper NUMBER)")
+        _refuse("helper_number", "", N_("A helper account names its helper number."))
     found = db.scalar(select(HelperRecord.id).where(HelperRecord.number == helper_number))
     if found is None:
-        raise ValidationFailed(f"helper {helper_number} is not in the registry")
+        _refuse("helper_number", helper_number, N_("Helper {number} is not in the registry."),
+                number=helper_number)
     return int(found)
+
+
+def managed_scope(manager: User | None) -> Scope:
+    """Where the accounts ``manager`` sees lie: everywhere for an admin and the system (None)."""
+    if manager is None or manager.role is Role.ADMIN:
+        return Scope()
+    return Scope(manager.region_code)
+
+
+def may_manage(manager: User | None, *, role: Role, region_code: str | None) -> bool:
+    """Whether ``manager`` (None: the system, the CLI) may add, disable or reset such an account.
+
+    An admin manages every account; a county officer the roles below admin and county
+    officer, with a region inside their county; nobody else manages accounts.
+    """
+    if manager is None or manager.role is Role.ADMIN:
+        return True
+    return (manager.role is Role.COUNTY_OFFICER and role in COUNTY_MANAGES
+            and region_code is not None and managed_scope(manager).covers(region_code))
+
+
+def roles_for(manager: User | None) -> list[Role]:
+    """The roles ``manager`` may give, in the order of the Role enum."""
+    if manager is None or manager.role is Role.ADMIN:
+        return list(Role)
+    return [r for r in Role if r in COUNTY_MANAGES] if manager.role in MANAGERS else []
+
+
+def _check_manager(manager: User | None) -> None:
+    if manager is not None and manager.role not in MANAGERS:
+        raise PermissionDenied(N_("Your role may not do this."))
+
+
+def _managed(db: Session, username: str, manager: User | None) -> UserRecord:
+    """An account ``manager`` may change: outside their county it is not found (as the list
+    does not show it); inside, a role above theirs is refused."""
+    _check_manager(manager)
+    record = _record(db, username)
+    if manager is None:
+        return record
+    if not managed_scope(manager).covers(record.region_code or ""):
+        raise NotFound(f"user {username} not found")
+    if not may_manage(manager, role=Role.of(record.role), region_code=record.region_code):
+        raise PermissionDenied(N_("You may not manage an account of this role."))
+    return record
 
 
 def add(db: Session, *, username: str, role: Role, region_code: str | None, password: str,
         actor: str, display_name: str | None = None, helper_number: str | None = None,
-        hasher: PasswordHasher | None = None, clock: Clock | None = None) -> User:
-    """Create an account with an argon2id hash of ``password``; audited without the hash."""
+        hasher: PasswordHasher | None = None, clock: Clock | None = None,
+        manager: User | None = None) -> User:
+    """Create an account with an argon2id hash of ``password``; audited without the hash.
+
+    ``manager`` is the user adding it (None: the system); see ``may_manage``.
+    """
+    _check_manager(manager)
     if not USERNAME.match(username):
-        raise ValidationFailed("a username has 3-64 lowercase letters, digits, '.', '_' or '-'")
+        _refuse("username", username,
+                N_("A username has 3-64 lowercase letters, digits, '.', '_' or '-'."))
+    if display_name is not None and len(display_name) > NAME_WIDTH:
+        _refuse("display_name", display_name, N_("A display name has at most {count} "
+                                                 "characters."), count=NAME_WIDTH)
     _check_password(password)
     region = _check_region(db, role, region_code)
+    if not may_manage(manager, role=role, region_code=region):
+        raise PermissionDenied(N_("You may not give an account this role or region."))
     helper = _helper_id(db, role, helper_number)
     if db.scalar(select(UserRecord.id).where(UserRecord.username == username)) is not None:
-        raise Conflict(f"user {username} already exists")
+        _refuse("username", username, N_("The username {username} is taken."),
+                error=UsernameTaken, username=username)
     record = UserRecord(username=username, display_name=display_name or username,
                         password_hash=(hasher or default_hasher()).hash(password),
                         role=role.value, region_code=region, helper_id=helper, active=True,
@@ -194,9 +280,14 @@ def authenticate(db: Session, *, username: str, password: str,
     return _user(record)
 
 
-def disable(db: Session, *, username: str, actor: str) -> User:
-    """Refuse every later login of ``username`` (its sessions end at their next request)."""
-    record = _record(db, username)
+def disable(db: Session, *, username: str, actor: str, manager: User | None = None) -> User:
+    """Refuse every later login of ``username`` (its sessions end at their next request).
+
+    ``manager`` is the user disabling it (None: the system); nobody disables themselves.
+    """
+    if manager is not None and manager.username == username:
+        raise PermissionDenied(N_("You cannot disable your own account."))
+    record = _managed(db, username, manager)
     if record.active:
         record.active = False
         db.flush()
@@ -206,9 +297,12 @@ def disable(db: Session, *, username: str, actor: str) -> User:
 
 
 def reset_password(db: Session, *, username: str, actor: str, password: str | None = None,
-                   hasher: PasswordHasher | None = None) -> str:
-    """Set a new password (a random one unless given) and return it; ends open sessions."""
-    record = _record(db, username)
+                   hasher: PasswordHasher | None = None, manager: User | None = None) -> str:
+    """Set a new password (a random one unless given) and return it; ends open sessions.
+
+    ``manager`` is the user resetting it (None: the system); see ``may_manage``.
+    """
+    record = _managed(db, username, manager)
     password = password or new_password()
     _check_password(password)
     record.password_hash = (hasher or default_hasher()).hash(password)
@@ -223,6 +317,39 @@ def list_users(db: Session, *, scope: Scope) -> list[User]:
     if scope.region_code:
         query = query.where(scope.clause(UserRecord.region_code))
     return [_user(r) for r in db.scalars(query)]
+
+
+def accounts(db: Session, *, manager: User) -> list[dict[str, object]]:
+    """The accounts ``manager`` manages, as rows with the helper's number, the region's name,
+    and whether ``manager`` may disable it or reset its password."""
+    _check_manager(manager)
+    rows = db.execute(
+        select(UserRecord, HelperRecord.number, RegionRecord.name)
+        .outerjoin(HelperRecord, HelperRecord.id == UserRecord.helper_id)
+        .outerjoin(RegionRecord, RegionRecord.code == UserRecord.region_code)
+        .where(managed_scope(manager).clause(UserRecord.region_code))
+        .order_by(UserRecord.username))
+    found = []
+    for record, helper, region_name in rows:
+        user = _user(record)
+        found.append({**user.as_row(), "helper": helper or "", "region_name": region_name or "",
+                      "is_self": user.id == manager.id,
+                      "may_change": may_manage(manager, role=user.role,
+                                               region_code=user.region_code)})
+    return found
+
+
+def region_choices(db: Session, *, manager: User) -> list[dict[str, str]] | None:
+    """The regions ``manager`` may place an account in, for a select; None when there are
+    too many to list (the code is typed then)."""
+    _check_manager(manager)
+    rows = db.execute(
+        select(RegionRecord.code, RegionRecord.name, RegionRecord.level)
+        .where(managed_scope(manager).clause(RegionRecord.code))
+        .order_by(RegionRecord.code).limit(REGION_CHOICES + 1)).all()
+    if len(rows) > REGION_CHOICES:
+        return None
+    return [{"code": r.code, "name": r.name, "level": RegionLevel(r.level).title} for r in rows]
 
 
 def get_active(db: Session, *, user_id: int) -> User | None:

@@ -1,7 +1,120 @@
-"""(being written)"""
+"""Accounts in the browser: the list, a new account, disabling one, resetting a password.
+
+An admin manages every account, a county officer the accounts below them in their county
+(services/users.py: ``may_manage``). A password tuopin makes is shown once, on the page that
+answers the form, and never again: only its argon2id hash is stored.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import dataclass, field, replace
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from tuopin.domain.enums import Role
+from tuopin.domain.errors import ValidationFailed
+from tuopin.i18n import N_
+from tuopin.io.problems import Problem
+from tuopin.services import users
+from tuopin.services.users import User
+from tuopin.web.deps import SessionDep, StateDep, require
+from tuopin.web.routes.households import PostedForm
+
+router = APIRouter(prefix="/users")
+
+Manager = Annotated[User, require(users.MANAGERS)]
+FIELDS = ("username", "display_name", "role", "region_code", "helper_number", "password")
+# A page showing a password must not be kept by the browser or a proxy.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+@dataclass(frozen=True)
+class UserForm:
+    """The new-account form: its choices, what was typed, and each refused field's reason."""
+
+    roles: list[str]
+    regions: list[dict[str, str]] | None  # None: too many to list, the code is typed
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    general: list[str] = field(default_factory=list)
+    template: str = "user_new.html"
+
+    @classmethod
+    def empty(cls, db: Session, manager: User) -> UserForm:
+        return cls([r.value for r in users.roles_for(manager)],
+                   users.region_choices(db, manager=manager))
+
+    def filled(self, form: FormData) -> UserForm:
+        """The same form with what was posted (the password is never sent back)."""
+        values = {name: str(form.get(name, "")).strip() for name in FIELDS}
+        return replace(self, values=values)
+
+    def role(self) -> Role:
+        try:
+            return Role.of(self.values.get("role", ""))
+        except ValueError:
+            problem = Problem(0, "role", self.values.get("role", ""), N_("Choose a role."))
+            raise ValidationFailed(problem.reason, [problem]) from None
+
+    def with_problems(self, problems: list[Problem], message: str, lang: str) -> UserForm:
+        """The form again, each problem next to its field (others at the top)."""
+        errors = {p.column: p.message(lang) for p in problems if p.column in FIELDS}
+        general = [p.message(lang) for p in problems if p.column not in FIELDS]
+        return replace(self, values={**self.values, "password": ""}, errors=errors,
+                       general=general or ([] if errors else [message]))
+
+
+def _password_page(request: Request, state: StateDep, account: str, password: str,
+                   created: bool) -> Response:
+    return state.templates.TemplateResponse(
+        request, "user_password.html",
+        {"account": account, "password": password, "created": created}, headers=NO_STORE)
+
+
+@router.get("")
+def account_list(request: Request, db: SessionDep, state: StateDep,
+                 manager: Manager) -> Response:
+    rows = users.accounts(db, manager=manager)
+    return state.templates.TemplateResponse(request, "users.html", {"rows": rows})
+
+
+@router.get("/new")
+def new_form(request: Request, db: SessionDep, state: StateDep, manager: Manager) -> Response:
+    form = UserForm.empty(db, manager)
+    return state.templates.TemplateResponse(request, form.template, {"form": form})
+
+
+@router.post("/new")
+def add(request: Request, db: SessionDep, state: StateDep, manager: Manager,
+        posted: PostedForm) -> Response:
+    form = UserForm.empty(db, manager).filled(posted)
+    request.state.form = form  # errors.py shows it again with each problem by its field
+    values = form.values
+    password = values["password"] or users.new_password()
+    account = users.add(db, username=values["username"], role=form.role(),
+                        region_code=values["region_code"] or None, password=password,
+                        actor=f"web:{manager.username}",
+                        display_name=values["display_name"] or None,
+                        helper_number=values["helper_number"] or None,
+                        hasher=state.hasher, manager=manager)
+    return _password_page(request, state, account.username,
+                          "" if values["password"] else password, created=True)
+
+
+@router.post("/{username}/disable")
+def disable(request: Request, db: SessionDep, manager: Manager, username: str) -> Response:
+    users.disable(db, username=username, actor=f"web:{manager.username}", manager=manager)
+    request.session["flash"] = N_("The account is disabled: its sessions end now.")
+    return RedirectResponse("/users", status_code=303)
+
+
+@router.post("/{username}/reset-password")
+def reset_password(request: Request, db: SessionDep, state: StateDep, manager: Manager,
+                   username: str) -> Response:
+    password = users.reset_password(db, username=username, actor=f"web:{manager.username}",
+                                    hasher=state.hasher, manager=manager)
+    return _password_page(request, state, username, password, created=False)
