@@ -16,7 +16,7 @@ from factories import COUNTY, OTHER_VILLAGE, VILLAGE, registry_files
 from tuopin.domain.enums import Role
 from tuopin.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tuopin.io.schema import Kind
-from tuopin.services import audit, users
+from tuopin.services import audit, demo_accounts, users
 from tuopin.services.imports import import_file
 from tuopin.storage.db import session_factory
 from tuopin.storage.models import AuditEventRecord, UserRecord
@@ -176,7 +176,7 @@ def test_a_household_outside_the_region_cannot_be_revealed(db: Session) -> None:
 
 
 def test_the_demo_makes_one_account_per_role_once(db: Session) -> None:
-    first = users.create_demo(db, actor="make run", county=COUNTY, hasher=CHEAP)
+    first = demo_accounts.create_demo(db, actor="make run", county=COUNTY, hasher=CHEAP)
     assert {a.user.role for a in first} == set(Role)
     assert all(a.password and len(a.password) >= 16 for a in first)
     regions = {a.user.role: a.user.region_code for a in first}
@@ -184,12 +184,12 @@ def test_the_demo_makes_one_account_per_role_once(db: Session) -> None:
         VILLAGE, TOWNSHIP, None)
     helper = next(a.user for a in first if a.user.role is Role.HELPER)
     assert users.access_of(db, user=helper).households
-    again = users.create_demo(db, actor="make run", hasher=CHEAP)  # the first county
+    again = demo_accounts.create_demo(db, actor="make run", hasher=CHEAP)  # the first county
     assert [a.password for a in again] == [None] * len(Role)
 
 
 def test_the_demo_needs_a_county_with_households(db: Session) -> None:
     with pytest.raises(ValidationFailed):
-        users.create_demo(db, actor="t", county=VILLAGE, hasher=CHEAP)
+        demo_accounts.create_demo(db, actor="t", county=VILLAGE, hasher=CHEAP)
     with pytest.raises(NotFound):
-        users.create_demo(db, actor="t", county="621122", hasher=CHEAP)
+        demo_accounts.create_demo(db, actor="t", county="621122", hasher=CHEAP)

@@ -15,7 +15,7 @@ from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render
 from tuopin.domain.enums import Role
 from tuopin.domain.errors import ValidationFailed
-from tuopin.services import users
+from tuopin.services import demo_accounts, users
 from tuopin.storage.scope import Scope
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
@@ -107,7 +107,7 @@ def demo_command(ctx: typer.Context, region: Annotated[str | None, typer.Option(
         "--region", help="The demo county (default: the first county).")] = None) -> None:
     """One demo account per role; prints new passwords once (they are stored as hashes)."""
     with _writing(ctx) as db:
-        accounts = users.create_demo(db, actor=context.get(ctx).actor, county=region)
+        accounts = demo_accounts.create_demo(db, actor=context.get(ctx).actor, county=region)
     created = [a for a in accounts if a.password is not None]
     existing = [a for a in accounts if a.password is None]
     if created:

@@ -21,7 +21,7 @@ from typing import NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tuopin.domain import regions
@@ -105,7 +105,7 @@ class User:
                 "created_at": self.created_at}
 
 
-def _user(record: UserRecord) -> User:
+def user_of(record: UserRecord) -> User:
     stamp = hashlib.sha256(record.password_hash.encode()).hexdigest()[:16]
     return User(record.id, record.username, record.display_name, Role.of(record.role),
                 record.region_code, record.helper_id, record.active, record.created_at, stamp)
@@ -246,7 +246,7 @@ def add(db: Session, *, username: str, role: Role, region_code: str | None, pass
                         created_at=_now(clock))
     db.add(record)
     db.flush()
-    user = _user(record)
+    user = user_of(record)
     audit.record(db, actor=actor, action="add", entity="user", entity_id=username,
                  after=user.as_row())
     return user
@@ -277,7 +277,7 @@ def authenticate(db: Session, *, username: str, password: str,
     if hasher.check_needs_rehash(record.password_hash):
         record.password_hash = hasher.hash(password)  # stronger parameters since it was set
     audit.record(db, actor=username, action="login", entity="user", entity_id=username)
-    return _user(record)
+    return user_of(record)
 
 
 def disable(db: Session, *, username: str, actor: str, manager: User | None = None) -> User:
@@ -293,7 +293,7 @@ def disable(db: Session, *, username: str, actor: str, manager: User | None = No
         db.flush()
         audit.record(db, actor=actor, action="disable", entity="user", entity_id=username,
                      before={"active": True}, after={"active": False})
-    return _user(record)
+    return user_of(record)
 
 
 def reset_password(db: Session, *, username: str, actor: str, password: str | None = None,
@@ -316,7 +316,7 @@ def list_users(db: Session, *, scope: Scope) -> list[User]:
     query = select(UserRecord).order_by(UserRecord.username)
     if scope.region_code:
         query = query.where(scope.clause(UserRecord.region_code))
-    return [_user(r) for r in db.scalars(query)]
+    return [user_of(r) for r in db.scalars(query)]
 
 
 def accounts(db: Session, *, manager: User) -> list[dict[str, object]]:
@@ -331,7 +331,7 @@ def accounts(db: Session, *, manager: User) -> list[dict[str, object]]:
         .order_by(UserRecord.username))
     found = []
     for record, helper, region_name in rows:
-        user = _user(record)
+        user = user_of(record)
         found.append({**user.as_row(), "helper": helper or "", "region_name": region_name or "",
                       "is_self": user.id == manager.id,
                       "may_change": may_manage(manager, role=user.role,
@@ -355,7 +355,7 @@ def region_choices(db: Session, *, manager: User) -> list[dict[str, str]] | None
 def get_active(db: Session, *, user_id: int) -> User | None:
     """The active account with this id, or None (disabled or deleted)."""
     record = db.get(UserRecord, user_id)
-    return _user(record) if record is not None and record.active else None
+    return user_of(record) if record is not None and record.active else None
 
 
 @dataclass(frozen=True)
@@ -403,60 +403,3 @@ def reveal(db: Session, *, user: User, access: Access, number: str, field: str,
                  entity_id=number if member_id is None else str(member_id),
                  after={"field": field, "household": number})
     return str(getattr(target, field) or "")
-
-
-DEMO_ROLES = (
-    ("demo-admin", Role.ADMIN, None), ("demo-county", Role.COUNTY_OFFICER, "county"),
-    ("demo-township", Role.TOWNSHIP_OFFICER, "township"),
-    ("demo-village", Role.VILLAGE_CADRE, "village"), ("demo-helper", Role.HELPER, "county"),
-    ("demo-verifier", Role.VERIFIER, "county"), ("demo-auditor", Role.AUDITOR, "county"),
-)
-
-
-@dataclass(frozen=True)
-class DemoAccount:
-    user: User
-    password: str | None  # None: the account existed already (its password is not known)
-
-
-def _demo_places(db: Session, county: str | None) -> tuple[dict[str, str], str | None]:
-    """The county, township and village for the demo accounts, and a helper of the village."""
-    if county is None:
-        county = db.scalar(select(func.min(RegionRecord.code))
-                           .where(RegionRecord.level == int(RegionLevel.COUNTY)))
-        if county is None:
-            raise NotFound("the registry has no county: build one first (tuopin synth)")
-    county = regions.normalize(county)
-    if regions.level_of(county) is not RegionLevel.COUNTY:
-        raise ValidationFailed(f"{county} is not a county code")
-    village = db.scalar(select(func.min(HouseholdRecord.village_code))
-                        .where(Scope(county).clause(HouseholdRecord.village_code)))
-    if village is None:
-        raise NotFound(f"county {county} has no households")
-    township = regions.parent_of(village) or county
-    helper = db.scalar(
-        select(func.min(HelperRecord.number))
-        .join(HelperAssignmentRecord, HelperAssignmentRecord.helper_id == HelperRecord.id)
-        .join(HouseholdRecord, HouseholdRecord.id == HelperAssignmentRecord.household_id)
-        .where(HouseholdRecord.village_code == village))
-    return {"county": county, "township": township, "village": village}, helper
-
-
-def create_demo(db: Session, *, actor: str, county: str | None = None,
-                hasher: PasswordHasher | None = None) -> list[DemoAccount]:
-    """One account per role in a demo county; existing ones are listed without a password."""
-    places, helper = _demo_places(db, county)
-    accounts = []
-    for username, role, level in DEMO_ROLES:
-        existing = db.scalars(select(UserRecord).where(UserRecord.username == username)).first()
-        if existing is not None:
-            accounts.append(DemoAccount(_user(existing), None))
-            continue
-        if role is Role.HELPER and helper is None:
-            continue
-        password, name = new_password(), gettext(role.title, "zh") + "（演示）"
-        user = add(db, username=username, role=role, password=password, actor=actor,
-                   region_code=places[level] if level else None, helper_number=helper,
-                   display_name=name, hasher=hasher)
-        accounts.append(DemoAccount(user, password))
-    return accounts
