@@ -9,7 +9,8 @@ import pytest
 
 from tuopin.domain import exit_workflow as wf
 from tuopin.domain.enums import ExitState, HouseholdStatus
-from tuopin.domain.errors import ValidationFailed
+from tuopin.domain.errors import RuleBroken, ValidationFailed
+from tuopin.i18n import gettext
 
 DAY = date(2020, 3, 2)
 
@@ -111,3 +112,25 @@ def test_a_returned_household_can_be_proposed_again() -> None:
                        poor_in_run=False, failed=[], year_identified=2016,
                        allow_identification_year=False)
     assert again.state is ExitState.PRE_EXIT and again.exited_on is None
+
+
+def test_a_refusal_carries_its_msgid_and_reads_with_the_states_in_chinese() -> None:
+    with pytest.raises(RuleBroken) as caught:
+        wf.announce(proposed(), as_of=date(2020, 5, 1), year_identified=2016,
+                    allow_identification_year=False)
+    refusal = caught.value
+    assert refusal.msgid.startswith("cannot {action}: the case is '{state}'")
+    assert refusal.values["state"] == "pre_exit"
+    assert str(refusal) == refusal.translated("en")
+    assert "proposed for exit" in str(refusal) and "in public notice" in str(refusal)
+    chinese = refusal.translated("zh")
+    assert gettext("proposed for exit", "zh") in chinese
+    assert gettext("in public notice", "zh") in chinese
+    assert gettext("announce the exit", "zh") in chinese
+
+
+def test_the_failed_indicators_are_listed_in_the_readers_language() -> None:
+    with pytest.raises(RuleBroken) as caught:
+        proposed(poor_in_run=True, failed=[])
+    assert str(caught.value).endswith("it fails the standard")
+    assert caught.value.translated("zh").endswith(gettext("the standard", "zh"))

@@ -12,7 +12,8 @@ from tuopin.domain import exit_criteria
 from tuopin.domain import monitoring as m
 from tuopin.domain.enums import MonitoringCategory
 from tuopin.domain.enums import MonitoringState as S
-from tuopin.domain.errors import ValidationFailed
+from tuopin.domain.errors import RuleBroken, ValidationFailed
+from tuopin.i18n import gettext
 
 OPENED = date(2021, 3, 1)
 
@@ -128,3 +129,27 @@ def test_the_notice_shows_only_name_size_category_and_dates(lang: str) -> None:
     for shown in ("东关村", "张三", "4", "边缘易致贫户", "2021-03-04", "2021-03-08"):
         assert shown in text
     assert not re.search(r"\d{11,}", text)
+
+
+def test_a_refused_clearance_lists_every_unmet_condition_in_the_readers_language() -> None:
+    poor = replace(GOOD, income_per_capita=5999, able_bodied_members=0)
+    with pytest.raises(RuleBroken) as caught:
+        m.clear(walk(*FULL), poor, as_of=date(2021, 9, 12), rule=RULE)
+    refusal = caught.value
+    assert [p.msgid for p in refusal.problems] == [
+        "income per capita {income} is still below the monitoring line {line}",
+        "the household has no able-bodied labour: its risk is not cleared"]
+    assert str(refusal) == ("risk not cleared: income per capita 5999 is still below the "
+                            "monitoring line 6000; the household has no able-bodied labour: "
+                            "its risk is not cleared")
+    assert str(refusal) == refusal.translated("en")
+    chinese = refusal.translated("zh")
+    assert "；" in chinese and "; " not in chinese
+    assert all(p.translated("zh") in chinese for p in refusal.problems)
+
+
+def test_a_skipped_step_names_the_next_one_in_chinese() -> None:
+    with pytest.raises(RuleBroken) as caught:
+        m.advance(walk(), S.REVIEWED, on=OPENED, notice_days=5)
+    assert caught.value.values["next"] == "visited"
+    assert gettext(S.VISITED.title, "zh") in caught.value.translated("zh")

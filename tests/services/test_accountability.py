@@ -113,3 +113,8 @@ def test_the_accountability_list_groups_by_helper_and_unit_worst_first(ledger_db
 def test_the_lists_keep_to_the_region_scope(ledger_db: Engine) -> None:
     assert overdue(ledger_db, date(2020, 7, 9), Scope(OTHER_VILLAGE)) == []
     assert len(overdue(ledger_db, date(2020, 7, 9), Scope("621121001"))) == 5
+
+
+def test_a_helpers_scope_lists_only_the_households_it_names(ledger_db: Engine) -> None:
+    helper = Scope("621121001", households=frozenset({NUMBERS[2]}))
+    assert {n for n, _, _ in overdue(ledger_db, date(2020, 7, 9), helper)} == {NUMBERS[2]}

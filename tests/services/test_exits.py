@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from factories import person_id
 from tuopin.domain.enums import ExitState
-from tuopin.domain.errors import Conflict, ValidationFailed
-from tuopin.services import assessments, audit, exits
+from tuopin.domain.errors import Conflict, RuleBroken, ValidationFailed
+from tuopin.services import assessments, audit, exits, lookup
 from tuopin.services.households import StaleVersion
 from tuopin.standards.loader import load
 from tuopin.storage.db import session_factory
@@ -29,7 +29,7 @@ from tuopin.storage.models import (
     RegionRecord,
     SurveyRecord,
 )
-from tuopin.storage.scope import EVERYTHING
+from tuopin.storage.scope import EVERYTHING, Scope
 
 VILLAGE = "621121001001"
 REGIONS = [("620000000000", "甘肃省", 1, None), ("621100000000", "定西市", 2, "620000000000"),
@@ -282,3 +282,37 @@ def test_a_concurrent_save_of_the_same_case_is_refused_not_lost(engine: Engine) 
         evidence = check.scalars(select(ExitEventRecord.evidence)
                                  .order_by(ExitEventRecord.id.desc())).first()
         assert json.loads(evidence or "{}")["notice_start"] == "2020-03-03"
+
+
+def test_the_run_an_exit_is_proposed_on_can_be_the_newest_of_one_standard(
+    engine: Engine, db: Session,
+) -> None:
+    seed(engine, {"H1": {}, "H2": {}})
+    national = fake_run(engine, {"H1": (False, ""), "H2": (False, "")})
+    newer = fake_run(engine, {"H1": (False, "")}, year=2020)
+    monitoring = fake_run(engine, {"H1": (False, "")}, standard="cn-monitoring")
+
+    def latest(number: str, standard: str | None = None, scope: Scope = EVERYTHING
+               ) -> int | None:
+        return lookup.latest_run(db, scope=scope, number=number, standard=standard)
+
+    assert latest("H1") == monitoring
+    assert latest("H1", "cn-national") == newer
+    assert latest("H2", "cn-national") == national
+    assert latest("H2", "cn-monitoring") is None
+    assert latest("H1", "cn-national", Scope("110000000000")) is None  # outside the scope
+
+
+def test_a_refusal_names_the_failed_indicators_by_their_titles_in_either_language(
+    engine: Engine, db: Session,
+) -> None:
+    seed(engine, {"POOR": {}})
+    run = fake_run(engine, {"POOR": (True, "housing")})
+    with pytest.raises(RuleBroken) as caught:
+        exits.propose(db, number="POOR", run_id=run, minutes="m", as_of=date(2020, 3, 2),
+                      **SETTINGS, **NO_SAME_YEAR)
+    title = load("cn-national").indicator("housing").title
+    assert caught.value.problems == [f"housing ({title.en})"]
+    assert str(caught.value).endswith(f"it fails housing ({title.en})")
+    assert title.zh in caught.value.translated("zh")
+    assert title.en not in caught.value.translated("zh")

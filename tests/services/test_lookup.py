@@ -32,7 +32,7 @@ def db(sqlite_url: str, tmp_path: Path, today: date) -> Iterator[Session]:
 
 
 def test_a_helpers_search_is_not_cut_short_by_other_households(db: Session) -> None:
-    helper = Access(Scope(COUNTY), frozenset({H3}))
+    helper = Access(Scope(COUNTY, households=frozenset({H3})))
     assert [r["number"] for r in lookup.search(db, access=helper, text="户主", limit=1)] == [H3]
 
 
@@ -61,5 +61,11 @@ def test_a_household_never_assessed_has_no_assessment(db: Session, today: date) 
 
 def test_a_helper_cannot_open_a_household_they_do_not_help(db: Session, today: date) -> None:
     with pytest.raises(NotFound):
-        lookup.household(db, access=Access(Scope(COUNTY), frozenset({H2})), number=H1,
+        lookup.household(db, access=Access(Scope(COUNTY, households=frozenset({H2}))), number=H1,
                          today=today, lang="en")
+
+
+def test_a_helpers_village_page_lists_only_their_households(db: Session) -> None:
+    helper = Access(Scope(COUNTY, households=frozenset({H3})))
+    shown = lookup.village(db, access=helper, code=VILLAGE)["households"]
+    assert [r["number"] for r in shown] == [H3]

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from factories import person_id
 from tuopin.domain.enums import MonitoringState, ShockKind
 from tuopin.domain.errors import ValidationFailed
+from tuopin.i18n import gettext, translate
 from tuopin.services import assessments, audit, monitor_clearance, monitoring
 from tuopin.services.households import StaleVersion
 from tuopin.standards.loader import load
@@ -233,3 +234,33 @@ def test_the_village_notice_holds_no_id_phone_bank_or_health_data(engine: Engine
             assert health not in text.lower()
         assert not re.search(r"\d{11,}|\d{17}[\dXx]", text)
     assert "突发严重困难户" in monitor_clearance.notice(db, case_id=case, scope=EVERYTHING)
+
+
+def test_the_notes_tuopin_writes_are_shown_in_the_readers_language(engine: Engine,
+                                                                   db: Session) -> None:
+    seed(engine, {"H1": {}})
+    case = shock(db, kind=ShockKind.DISASTER)["case"]["case"]
+    step(db, case, MonitoringState.VISITED, date(2021, 3, 2), note="shock: 户主说明情况")
+    stored = monitoring.show(db, case_id=case, scope=EVERYTHING, as_of=date(2021, 3, 2))
+    assert [e["note"] for e in stored["events"]] == ["shock: disaster on 2021-02-26",
+                                                    "shock: 户主说明情况"]
+    for lang in ("zh", "en"):
+        shown = monitoring.show(db, case_id=case, scope=EVERYTHING, as_of=date(2021, 3, 2),
+                                lang=lang)
+        first, typed = (e["note"] for e in shown["events"])
+        assert first == translate(monitoring.SHOCK_NOTE, lang,
+                                  kind=gettext("natural disaster", lang), on="2021-02-26")
+        assert typed == "shock: 户主说明情况"  # a user's own note is shown as typed
+
+
+@pytest.mark.parametrize(("note", "msgid", "values"), [
+    ("scan of run 12", monitoring.SCAN_NOTE, {"run": "12"}),
+    ("income 9000 >= line 6000; 2 measures delivered", monitoring.CLEARANCE_NOTE,
+     {"income": "9000", "line": "6000", "measures": "2"}),
+    ("shock: flood on 2021-02-26", monitoring.SHOCK_NOTE, {"kind": "flood", "on": "2021-02-26"}),
+    ("农户不同意纳入", None, None),
+])
+def test_a_stored_note_is_read_back_as_its_msgid_and_values(note: str, msgid: str | None,
+                                                            values: dict | None) -> None:
+    found = monitoring.note_message(note)
+    assert (found.msgid, found.values) == (msgid, values) if found else msgid is None

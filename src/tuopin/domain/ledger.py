@@ -13,7 +13,7 @@ from datetime import date
 from enum import StrEnum
 
 from tuopin.domain.enums import MeasureKind, MeasureStatus, PlanStatus, PovertyCause
-from tuopin.domain.errors import ValidationFailed
+from tuopin.domain.errors import RuleBroken
 from tuopin.domain.measures import CatalogueEntry, entry, for_cause, for_indicator
 from tuopin.i18n import N_
 
@@ -24,15 +24,6 @@ FINAL = frozenset({S.VERIFIED, S.CANCELLED})  # checked off or dropped: nothing 
 
 NOT_APPROVED = N_("Measure {measure} belongs to a plan that is not approved yet: approve the "
                   "plan before its measures are carried out.")
-
-
-class RuleBroken(ValidationFailed):
-    """A ledger rule refused a step; ``msgid`` and ``values`` translate it (i18n.translate)."""
-
-    def __init__(self, msgid: str, **values: object) -> None:
-        super().__init__(msgid.format(**values))
-        self.msgid = msgid
-        self.values = values
 
 
 class Step(StrEnum):

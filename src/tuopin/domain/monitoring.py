@@ -5,6 +5,7 @@ review → village notice (at least the notice days) → township review → cou
 (identified or rejected); 15 days at most from proposal to decision. Advancing after the
 deadline is allowed (the work still has to be done) but the case counts as late. An
 identified case is closed by risk clearance (风险消除) only when every condition holds.
+Every refusal is a RuleBroken (a msgid and its values), so the web shows it in zh or en.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from tuopin.domain.enums import MonitoringCategory, MonitoringState
-from tuopin.domain.errors import ValidationFailed
+from tuopin.domain.errors import Listing, Message, RuleBroken
 from tuopin.domain.exit_criteria import Clearance
+from tuopin.i18n import N_
 
 S = MonitoringState
 NEXT: dict[MonitoringState, MonitoringState] = {
@@ -57,22 +59,25 @@ def advance(case: MonitoringCase, to: MonitoringState, *, on: date, notice_days:
             note: str | None = None) -> MonitoringCase:
     """Take the next step of the procedure (or reject the case), on ``on``."""
     if to is S.CLEARED:
-        raise ValidationFailed("risk clearance is not a procedural step: clear the case, which "
-                               "checks its conditions")
+        raise RuleBroken(N_("risk clearance is not a procedural step: clear the case, which "
+                            "checks its conditions"))
     if case.state not in PROCEDURE:
-        raise ValidationFailed(f"the case is '{case.state.value}' ({case.state.title}): its "
-                               "procedure is over")
+        raise RuleBroken(N_("the case is '{state}' ({title}): its procedure is over"),
+                         state=case.state.value, title=Message(case.state.title))
     if on < case.opened_on:
-        raise ValidationFailed(f"a step cannot be dated {on.isoformat()}, before the case was "
-                               f"opened ({case.opened_on.isoformat()})")
+        raise RuleBroken(N_("a step cannot be dated {on}, before the case was opened "
+                            "({opened})"), on=on.isoformat(), opened=case.opened_on.isoformat())
     if to is S.REJECTED:
         if not (note or "").strip():
-            raise ValidationFailed("a rejection needs its reason (a note)")
+            raise RuleBroken(N_("a rejection needs its reason (a note)"))
         return replace(case, state=S.REJECTED)
     expected = NEXT[case.state]
     if to is not expected:
-        raise ValidationFailed(f"cannot go from '{case.state.value}' to '{to.value}': the "
-                               f"next step is '{expected.value}' ({expected.title})")
+        raise RuleBroken(N_("cannot go from '{state}' to '{to}': the next step is '{next}' "
+                            "({title})"),
+                         state=case.state.value, to=to.value, next=expected.value,
+                         title=Message(expected.title), state_title=Message(case.state.title),
+                         to_title=Message(to.title))
     if to is S.IN_NOTICE:
         return replace(case, state=to, notice_start=on,
                        notice_end=on + timedelta(days=notice_days))
@@ -80,10 +85,11 @@ def advance(case: MonitoringCase, to: MonitoringState, *, on: date, notice_days:
         assert case.notice_end is not None
         if on < case.notice_end:
             last = case.notice_end - timedelta(days=1)
-            raise ValidationFailed(f"the village notice lasts until {last.isoformat()} (at "
-                                   f"least {notice_days} days): the township can review it "
-                                   f"from {case.notice_end.isoformat()}, not on "
-                                   f"{on.isoformat()}")
+            raise RuleBroken(N_("the village notice lasts until {last} (at least {days} "
+                                "days): the township can review it from {first}, not on "
+                                "{on}"),
+                             last=last.isoformat(), days=notice_days,
+                             first=case.notice_end.isoformat(), on=on.isoformat())
     if to is S.IDENTIFIED:
         return replace(case, state=to, identified_on=on)
     return replace(case, state=to)
@@ -114,24 +120,28 @@ class ClearanceFacts:
 
 
 def clearance_problems(case: MonitoringCase, facts: ClearanceFacts, *, as_of: date,
-                       rule: Clearance) -> list[str]:
+                       rule: Clearance) -> list[Message]:
     """Every unmet condition of 风险消除 (an empty list: the risk may be cleared)."""
     problems = []
     if facts.income_per_capita is None or facts.monitoring_line is None:
-        problems.append("no income figure from a monitoring assessment")
+        problems.append(Message(N_("no income figure from a monitoring assessment")))
     elif facts.income_per_capita < facts.monitoring_line:
-        problems.append(f"income per capita {facts.income_per_capita:g} is still below the "
-                        f"monitoring line {facts.monitoring_line:g}")
+        problems.append(Message(N_("income per capita {income} is still below the monitoring "
+                                   "line {line}"),
+                                income=f"{facts.income_per_capita:g}",
+                                line=f"{facts.monitoring_line:g}"))
     stable_from = (add_months(case.identified_on, rule.min_months_stable)
                    if case.identified_on else None)
     if stable_from is None or as_of < stable_from:
-        problems.append(f"less than {rule.min_months_stable} months since identification "
-                        f"(possible from {stable_from.isoformat() if stable_from else '-'})")
+        problems.append(Message(N_("less than {months} months since identification (possible "
+                                   "from {on})"), months=rule.min_months_stable,
+                                on=stable_from.isoformat() if stable_from else "-"))
     if facts.delivered_measures < rule.min_measures_delivered:
-        problems.append(f"no assistance measure delivered (needs at least "
-                        f"{rule.min_measures_delivered} done or verified)")
+        problems.append(Message(N_("no assistance measure delivered (needs at least {count} "
+                                   "done or verified)"), count=rule.min_measures_delivered))
     if facts.able_bodied_members == 0:
-        problems.append("the household has no able-bodied labour: its risk is not cleared")
+        problems.append(Message(N_("the household has no able-bodied labour: its risk is not "
+                                   "cleared")))
     return problems
 
 
@@ -139,11 +149,12 @@ def clear(case: MonitoringCase, facts: ClearanceFacts, *, as_of: date,
           rule: Clearance) -> MonitoringCase:
     """风险消除, only when every condition holds; the refusal names each unmet one."""
     if case.state is not S.IDENTIFIED:
-        raise ValidationFailed(f"only an identified case can be cleared; this one is "
-                               f"'{case.state.value}' ({case.state.title})")
+        raise RuleBroken(N_("only an identified case can be cleared; this one is '{state}' "
+                            "({title})"), state=case.state.value, title=Message(case.state.title))
     problems = clearance_problems(case, facts, as_of=as_of, rule=rule)
     if problems:
-        raise ValidationFailed("risk not cleared: " + "; ".join(problems), problems=problems)
+        raise RuleBroken(N_("risk not cleared: {reasons}"),
+                         reasons=Listing(problems, clauses=True), problems=list(problems))
     return replace(case, state=S.CLEARED, cleared_on=as_of)
 
 

@@ -39,7 +39,8 @@ def overdue(db: Session, *, scope: Scope, as_of: date) -> list[dict[str, Any]]:
         .where(PlanRecord.status == PlanStatus.APPROVED.value,
                MeasureRecord.status.in_([s.value for s in ledger.OPEN]),
                MeasureRecord.due_date < as_of,
-               scope.clause(HouseholdRecord.village_code))
+               scope.clause(HouseholdRecord.village_code),
+               scope.households_clause(HouseholdRecord.number))
         .order_by(MeasureRecord.due_date, MeasureRecord.id)
     ).all()
     return [{

@@ -20,8 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tuopin.domain import exit_criteria, gb2260, regions
-from tuopin.domain.errors import ValidationFailed
+from tuopin.domain.errors import Message, RuleBroken
 from tuopin.domain.exit_criteria import ExitLevel
+from tuopin.i18n import N_
 from tuopin.services import reports
 from tuopin.storage.models import RegionRecord
 from tuopin.storage.scope import Scope
@@ -74,7 +75,8 @@ def check(db: Session, *, level: str, run_id: int, scope: Scope,
     try:
         exit_level = ExitLevel(level)
     except ValueError:
-        raise ValidationFailed(f"unknown exit level {level!r}; use village or county") from None
+        raise RuleBroken(N_("unknown exit level {level}; use village or county"),
+                         level=repr(level)) from None
     figures = {regions.normalize(k): v for k, v in (verification or {}).items()}
     incidence = reports.incidence(db, run_id=run_id, level=exit_level.value, scope=scope)
     western = _western(db, [r["code"] for r in incidence])
@@ -91,7 +93,7 @@ def flat_rows(checked: list[dict[str, Any]], *, lang: str = "zh") -> list[dict[s
             for region in checked for criterion in region["criteria"]]
 
 
-def _rate(value: Any, where: str) -> float | None:
+def _rate(value: Any, where: object) -> float | None:
     """A rate as a fraction: 0.015, '0.015' or '1.5%'; empty means not given."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -99,16 +101,18 @@ def _rate(value: Any, where: str) -> float | None:
     try:
         rate = float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:
-        raise ValidationFailed(f"{where}: {value!r} is not a rate") from None
+        raise RuleBroken(N_("{where}: {value} is not a rate"), where=where,
+                         value=repr(value)) from None
     if not 0 <= rate <= 1:
-        raise ValidationFailed(f"{where}: {value!r} is not between 0 and 1 (or 0% and 100%)")
+        raise RuleBroken(N_("{where}: {value} is not between 0 and 1 (or 0% and 100%)"),
+                         where=where, value=repr(value))
     return rate
 
 
-def _figures(row: Mapping[str, Any], where: str) -> dict[str, float]:
+def _figures(row: Mapping[str, Any], where: Message) -> dict[str, float]:
     found = {}
     for name in VERIFICATION_FIGURES:
-        rate = _rate(row.get(name), f"{where}, {name}")
+        rate = _rate(row.get(name), Message("{where}, {figure}", where=where, figure=name))
         if rate is not None:
             found[name] = rate
     return found
@@ -125,13 +129,15 @@ def read_verification(path: Path) -> dict[str, dict[str, float]]:
             items = [(row.get("code"), row) for row in csv.DictReader(handle)]
     found: dict[str, dict[str, float]] = {}
     for index, (code, row) in enumerate(items, start=1):
-        where = f"{path.name}, entry {index}"
+        where = Message(N_("{file}, entry {entry}"), file=path.name, entry=index)
         if not code or not isinstance(row, Mapping):
-            raise ValidationFailed(f"{where}: every entry needs a region code and its figures")
+            raise RuleBroken(N_("{where}: every entry needs a region code and its figures"),
+                             where=where)
         normalized = regions.normalize(str(code))
         try:
             regions.level_of(normalized)
         except regions.RegionCodeError:
-            raise ValidationFailed(f"{where}: {code!r} is not a region code") from None
+            raise RuleBroken(N_("{where}: {code} is not a region code"), where=where,
+                             code=repr(code)) from None
         found[normalized] = _figures(row, where)
     return found

@@ -19,8 +19,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from tuopin.domain import exit_workflow as workflow
 from tuopin.domain.enums import ExitState, HouseholdStatus
-from tuopin.domain.errors import Conflict, NotFound, ValidationFailed
+from tuopin.domain.errors import Bilingual, Conflict, Message, NotFound, RuleBroken
 from tuopin.domain.exit_criteria import lookup
+from tuopin.i18n import N_
 from tuopin.services import audit
 from tuopin.services.assessments import get_run, run_standard
 from tuopin.services.households import StaleVersion
@@ -74,8 +75,8 @@ def _flush(db: Session) -> None:
     try:
         db.flush()
     except StaleDataError as exc:
-        raise Conflict("the exit case was saved by someone else first; reload and try "
-                       "again") from exc
+        raise Conflict(N_("the exit case was saved by someone else first; reload and try "
+                          "again")) from exc
 
 
 def _save(db: Session, home: HouseholdRecord, record: ExitCaseRecord | None,
@@ -118,26 +119,29 @@ def _set_status(db: Session, home: HouseholdRecord, status: HouseholdStatus, *, 
 def _result(db: Session, run: AssessmentRunRecord, home: HouseholdRecord,
             standard: str) -> AssessmentResultRecord:
     if run.standard_name != standard:
-        raise ValidationFailed(f"run {run.id} assessed {run.standard_name}; an exit is judged on "
-                               f"a run of {standard}")
+        raise RuleBroken(N_("run {run} assessed {found}; an exit is judged on a run of "
+                            "{standard}"), run=run.id, found=run.standard_name, standard=standard)
     result = db.scalars(select(AssessmentResultRecord).where(
         AssessmentResultRecord.run_id == run.id,
         AssessmentResultRecord.household_id == home.id)).first()
     if result is None:
-        raise ValidationFailed(f"household {home.number} has no result in run {run.id} "
-                               f"(no {run.year} survey?)")
+        raise RuleBroken(N_("household {number} has no result in run {run} (no {year} "
+                            "survey?)"), number=home.number, run=run.id, year=run.year)
     return result
 
 
 def _failed(run: AssessmentRunRecord, deprived: str) -> list[str]:
     """The failed indicators, each with its title, for a refusal people can act on."""
     standard = run_standard(run)
-    names = []
+    names: list[str] = []
     for ident in filter(None, deprived.split(";")):
         try:
-            names.append(f"{ident} ({standard.indicator(ident).title.en})")
+            title = standard.indicator(ident).title
         except KeyError:
             names.append(ident)
+            continue
+        names.append(Message(N_("{indicator} ({title})"), indicator=ident,
+                             title=Bilingual(title.en, title.zh)))
     return names
 
 
@@ -207,8 +211,9 @@ def mark_returns(db: Session, *, run_id: int, as_of: date, actor: str, scope: Sc
     """返贫: every exited household that a run of its exit year or later finds poor."""
     run = get_run(db, run_id)
     if run.standard_name != standard:
-        raise ValidationFailed(f"run {run.id} assessed {run.standard_name}; a return to poverty "
-                               f"is judged on a run of {standard}")
+        raise RuleBroken(N_("run {run} assessed {found}; a return to poverty is judged on a "
+                            "run of {standard}"), run=run.id, found=run.standard_name,
+                         standard=standard)
     h, r, c = HouseholdRecord, AssessmentResultRecord, ExitCaseRecord
     found = db.execute(
         select(h, r.deprived).join(r, r.household_id == h.id)
@@ -258,7 +263,8 @@ def list_cases(db: Session, *, scope: Scope,
     """Every exit case in scope (optionally in one state), by household number."""
     query = (select(ExitCaseRecord, HouseholdRecord)
              .join(HouseholdRecord, HouseholdRecord.id == ExitCaseRecord.household_id)
-             .where(scope.clause(HouseholdRecord.village_code)))
+             .where(scope.clause(HouseholdRecord.village_code),
+                    scope.households_clause(HouseholdRecord.number)))
     if state is not None:
         query = query.where(ExitCaseRecord.state == state.value)
     return [case_row(c, h) for c, h in db.execute(query.order_by(HouseholdRecord.number))]

@@ -17,7 +17,7 @@ from tuopin.domain.enums import RegionLevel
 from tuopin.domain.errors import NotFound, PermissionDenied
 from tuopin.services import assessments, registry
 from tuopin.services.users import Access
-from tuopin.storage.models import AssessmentResultRecord, HouseholdRecord
+from tuopin.storage.models import AssessmentResultRecord, AssessmentRunRecord, HouseholdRecord
 from tuopin.storage.scope import Scope
 
 VILLAGE_LIMIT = 5000  # more households than any village has
@@ -51,10 +51,8 @@ def search(db: Session, *, access: Access, text: str, limit: int = 50) -> list[d
     """Households matching a number, a head's or member's name, or an ID number."""
     if not text.strip():
         return []
-    # A helper's few households are searched among themselves, so the limit cannot hide them.
-    wanted = VILLAGE_LIMIT if access.households is not None else limit
-    rows = registry.search(db, scope=access.scope, text=text, limit=wanted)
-    return [r for r in rows if access.sees(r["number"])][:limit]
+    # the scope holds a helper's households: the query selects only those
+    return registry.search(db, scope=access.scope, text=text, limit=limit)
 
 
 def village(db: Session, *, access: Access, code: str) -> dict[str, Any]:
@@ -64,17 +62,23 @@ def village(db: Session, *, access: Access, code: str) -> dict[str, Any]:
     if not nodes:
         raise NotFound(f"region {code} not found")
     # An empty search text matches every household number: the region's whole list.
-    rows = registry.search(db, scope=Scope(code), text="", limit=VILLAGE_LIMIT)
+    inside = Scope(code, households=access.scope.households)
     return {"region": nodes[0].as_row(),
-            "households": [r for r in rows if access.sees(r["number"])]}
+            "households": registry.search(db, scope=inside, text="", limit=VILLAGE_LIMIT)}
 
 
-def latest_run(db: Session, *, scope: Scope, number: str) -> int | None:
-    """The newest assessment run that has a result for this household, if any."""
+def latest_run(db: Session, *, scope: Scope, number: str,
+               standard: str | None = None) -> int | None:
+    """The newest assessment run that has a result for this household (of ``standard``)."""
     # through the household's id, which results are indexed by (their number is not)
-    return db.scalar(select(func.max(AssessmentResultRecord.run_id)).join(
+    query = select(func.max(AssessmentResultRecord.run_id)).join(
         HouseholdRecord, HouseholdRecord.id == AssessmentResultRecord.household_id).where(
-        HouseholdRecord.number == number, scope.clause(AssessmentResultRecord.village_code)))
+        HouseholdRecord.number == number, scope.clause(AssessmentResultRecord.village_code))
+    if standard is not None:
+        query = query.join(AssessmentRunRecord,
+                           AssessmentRunRecord.id == AssessmentResultRecord.run_id).where(
+            AssessmentRunRecord.standard_name == standard)
+    return db.scalar(query)
 
 
 def household(db: Session, *, access: Access, number: str, today: date,

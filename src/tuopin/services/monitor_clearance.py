@@ -24,10 +24,12 @@ from tuopin.domain.enums import (
     MonitoringState,
     Relation,
 )
-from tuopin.domain.errors import ValidationFailed
+from tuopin.domain.errors import Message, RuleBroken
 from tuopin.domain.exit_criteria import lookup
+from tuopin.i18n import N_
 from tuopin.services.assessments import run_standard
 from tuopin.services.monitoring import (
+    CLEARANCE_NOTE,
     DEFAULT_STANDARD,
     apply,
     case_row,
@@ -95,8 +97,9 @@ def clear(db: Session, *, case_id: int, as_of: date, actor: str, scope: Scope,
     cleared = procedure.clear(domain_case(record), facts, as_of=as_of,
                               rule=exit_criteria.clearance())
     apply(db, record, home, cleared, on=as_of, actor=actor, action="monitor:cleared",
-          note=f"income {facts.income_per_capita:g} >= line {facts.monitoring_line:g}; "
-               f"{facts.delivered_measures} measures delivered")
+          note=CLEARANCE_NOTE.format(income=f"{facts.income_per_capita:g}",
+                                     line=f"{facts.monitoring_line:g}",
+                                     measures=facts.delivered_measures))
     # back to what it was before monitoring: exited if it once exited, else an ordinary one
     set_status(db, home, HouseholdStatus.EXITED if home.year_exited is not None
                else HouseholdStatus.ORDINARY, actor=actor)
@@ -116,8 +119,10 @@ def notice_facts(db: Session, record: MonitoringCaseRecord, home: HouseholdRecor
                  lang: str) -> procedure.NoticeFacts:
     """The only facts a village notice shows."""
     if record.notice_start is None or record.notice_end is None:
-        raise ValidationFailed(f"monitoring case {record.id} has no village notice yet: advance "
-                               f"it to '{MonitoringState.IN_NOTICE.value}' first")
+        raise RuleBroken(N_("monitoring case {case} has no village notice yet: advance it to "
+                            "'{state}' ({title}) first"), case=record.id,
+                         state=MonitoringState.IN_NOTICE.value,
+                         title=Message(MonitoringState.IN_NOTICE.title))
     village = db.get(RegionRecord, home.village_code)
     living = _living(home.id, record.notice_start)
     head = db.scalars(select(MemberRecord.name).where(

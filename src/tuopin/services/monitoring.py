@@ -5,10 +5,13 @@ or at risk with a shock reported in the past 12 months, unless it already has an
 Shocks can be recorded at any time; they open a re-assessment case (or attach to the open
 one) with a deadline. The procedure itself is domain/monitoring.py; clearance and the
 village notice are in monitor_clearance.py. Every change is audited in its transaction.
+The notes tuopin writes on a case's steps are catalog msgids filled in English; ``show`` gives
+them back in the reader's language.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -24,8 +27,9 @@ from tuopin.domain.enums import (
     PlanStatus,
     ShockKind,
 )
-from tuopin.domain.errors import Conflict, NotFound, ValidationFailed
+from tuopin.domain.errors import Conflict, Message, NotFound, RuleBroken
 from tuopin.domain.exit_criteria import lookup
+from tuopin.i18n import N_
 from tuopin.services import audit
 from tuopin.services.assessments import get_run
 from tuopin.services.exits import household
@@ -45,6 +49,44 @@ SHOCK_WINDOW = timedelta(days=365)  # judged on the past 12 months (中农组发
 CASE_FIELDS = ("state", "category", "risk_types", "source", "run_id", "opened_on", "deadline",
                "notice_start", "notice_end", "identified_on", "cleared_on", "plan_id")
 OPEN = [s.value for s in MonitoringState if s not in procedure.CLOSED]
+# the notes tuopin itself writes on a case's steps (a user's notes are kept as typed)
+SCAN_NOTE = N_("scan of run {run}")
+SHOCK_NOTE = N_("shock: {kind} on {on}")
+CLEARANCE_NOTE = N_("income {income} >= line {line}; {measures} measures delivered")
+
+
+def _pattern(msgid: str) -> re.Pattern[str]:
+    """What ``msgid`` reads like once filled: its text, any value in each placeholder."""
+    parts = re.split(r"\{(\w+)\}", msgid)  # text, name, text, name, ..., text
+    return re.compile("".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)"
+                              for i, part in enumerate(parts)))
+
+
+NOTES = tuple((msgid, _pattern(msgid)) for msgid in (SCAN_NOTE, SHOCK_NOTE, CLEARANCE_NOTE))
+
+
+def note_message(note: str) -> Message | None:
+    """A stored note that tuopin wrote, as its msgid and values (None: a user's own note)."""
+    # Stored notes are English text, older ones too, so they are read back by their msgid's
+    # shape rather than kept apart in a column of their own.
+    for msgid, pattern in NOTES:
+        found = pattern.fullmatch(note)
+        if found is None:
+            continue
+        values: dict[str, object] = found.groupdict()
+        if "kind" in values:
+            try:
+                values["kind"] = Message(lookup(ShockKind, str(values["kind"])).title)
+            except ValueError:
+                pass  # a kind tuopin no longer has: shown as stored
+        return Message(msgid, **values)
+    return None
+
+
+def note_in(note: str | None, lang: str | None) -> str | None:
+    """A step's note for a reader of ``lang``: tuopin's own notes translated, a user's as typed."""
+    message = note_message(note) if note else None
+    return note if message is None else message.translated(lang)
 
 
 def snapshot(record: MonitoringCaseRecord) -> dict[str, Any]:
@@ -64,8 +106,8 @@ def flush(db: Session) -> None:
     try:
         db.flush()
     except StaleDataError as exc:
-        raise Conflict("the monitoring case was saved by someone else first; reload and try "
-                       "again") from exc
+        raise Conflict(N_("the monitoring case was saved by someone else first; reload and "
+                          "try again")) from exc
 
 
 def load_case(db: Session, *, case_id: int, scope: Scope,
@@ -135,8 +177,8 @@ def scan(db: Session, *, run_id: int, as_of: date, scope: Scope, deadline_days: 
     """Propose a case for every household the run flags, unless it has an open case."""
     run = get_run(db, run_id)
     if run.standard_name != standard:
-        raise ValidationFailed(f"run {run.id} assessed {run.standard_name}; a monitoring scan "
-                               f"needs a run of {standard}")
+        raise RuleBroken(N_("run {run} assessed {found}; a monitoring scan needs a run of "
+                            "{standard}"), run=run.id, found=run.standard_name, standard=standard)
     r, h, s = AssessmentResultRecord, HouseholdRecord, ShockEventRecord
     shocked = exists().where(s.household_id == h.id, s.reported_on <= as_of,
                              s.reported_on > as_of - SHOCK_WINDOW)
@@ -158,7 +200,7 @@ def scan(db: Session, *, run_id: int, as_of: date, scope: Scope, deadline_days: 
         record = _new_case(home, category, [d for d in deprived.split(";") if d], "scan",
                            run.id, opened)
         apply(db, record, home, opened, on=as_of, actor=actor, action="monitor:propose",
-              note=f"scan of run {run.id}")
+              note=SCAN_NOTE.format(run=run.id))
         proposed.append(case_row(record, home, as_of=as_of))
     return {"run": run.id, "proposed": proposed, "skipped_open": skipped}
 
@@ -168,15 +210,16 @@ def record_shock(db: Session, *, number: str, kind: ShockKind, occurred_on: date
                  scope: Scope, deadline_days: int) -> dict[str, Any]:
     """Record a shock; it opens a re-assessment case (or attaches to the open one)."""
     if occurred_on > as_of:
-        raise ValidationFailed(f"a shock on {occurred_on.isoformat()} cannot be reported on "
-                               f"{as_of.isoformat()}, before it happened")
+        raise RuleBroken(N_("a shock on {occurred} cannot be reported on {on}, before it "
+                            "happened"), occurred=occurred_on.isoformat(), on=as_of.isoformat())
     if amount is not None and amount < 0:
-        raise ValidationFailed(f"the amount must not be negative ({amount:g})")
+        raise RuleBroken(N_("the amount must not be negative ({amount})"),
+                         amount=f"{amount:g}")
     home = household(db, number=number, scope=scope)
     record = db.scalars(select(MonitoringCaseRecord).where(
         MonitoringCaseRecord.household_id == home.id, MonitoringCaseRecord.state.in_(OPEN))
         .order_by(MonitoringCaseRecord.id.desc())).first()
-    note = f"shock: {kind.value} on {occurred_on.isoformat()}"
+    note = SHOCK_NOTE.format(kind=kind.value, on=occurred_on.isoformat())
     if record is None and home.status != HouseholdStatus.POOR.value:
         # a poor household is in the register already: its plan answers the shock
         opened = procedure.open_case(as_of=as_of, deadline_days=deadline_days)
@@ -243,7 +286,8 @@ def list_cases(db: Session, *, scope: Scope, as_of: date, late_only: bool = Fals
     """Every monitoring case in scope, optionally only one state or only the late ones."""
     query = (select(MonitoringCaseRecord, HouseholdRecord)
              .join(HouseholdRecord, HouseholdRecord.id == MonitoringCaseRecord.household_id)
-             .where(scope.clause(HouseholdRecord.village_code)))
+             .where(scope.clause(HouseholdRecord.village_code),
+                    scope.households_clause(HouseholdRecord.number)))
     if state is not None:
         query = query.where(MonitoringCaseRecord.state == state.value)
     found = db.execute(query.order_by(MonitoringCaseRecord.id)).all()
@@ -252,8 +296,9 @@ def list_cases(db: Session, *, scope: Scope, as_of: date, late_only: bool = Fals
     return [r for r in rows if r["late"]] if late_only else rows
 
 
-def show(db: Session, *, case_id: int, scope: Scope, as_of: date) -> dict[str, Any]:
-    """A case, its steps and the shocks attached to it."""
+def show(db: Session, *, case_id: int, scope: Scope, as_of: date,
+         lang: str | None = None) -> dict[str, Any]:
+    """A case, its steps and the shocks attached to it; with ``lang``, tuopin's notes in it."""
     record, home = load_case(db, case_id=case_id, scope=scope)
     events = db.scalars(select(MonitoringEventRecord).where(
         MonitoringEventRecord.case_id == record.id).order_by(MonitoringEventRecord.id)).all()
@@ -262,7 +307,7 @@ def show(db: Session, *, case_id: int, scope: Scope, as_of: date) -> dict[str, A
     decided = _decided(db, record.id).get(record.id)
     return {**case_row(record, home, as_of=as_of, decided_on=decided),
             "events": [{"on": e.on, "from": e.from_state, "to": e.to_state, "by": e.by,
-                        "note": e.note} for e in events],
+                        "note": note_in(e.note, lang) if lang else e.note} for e in events],
             "shocks": [{"kind": s.kind, "occurred_on": s.occurred_on, "amount": s.amount,
                         "reported_on": s.reported_on, "reassess_by": s.reassess_by}
                        for s in shocks]}

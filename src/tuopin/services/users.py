@@ -362,11 +362,15 @@ def get_active(db: Session, *, user_id: int) -> User | None:
 class Access:
     """What one user may see: a region scope and, for a helper, only their households."""
 
-    scope: Scope
-    households: frozenset[str] | None = None  # None: every household in the scope
+    scope: Scope  # a helper's scope names their households
+
+    @property
+    def households(self) -> frozenset[str] | None:
+        """A helper's households; None: every household in the scope."""
+        return self.scope.households
 
     def sees(self, number: str) -> bool:
-        return self.households is None or number in self.households
+        return self.scope.admits(number)
 
 
 def access_of(db: Session, *, user: User) -> Access:
@@ -374,12 +378,13 @@ def access_of(db: Session, *, user: User) -> Access:
     scope = Scope(user.region_code) if user.role is not Role.ADMIN else Scope()
     if user.role is not Role.HELPER:
         return Access(scope)
-    numbers = db.scalars(
+    numbers = frozenset(db.scalars(
         select(HouseholdRecord.number)
         .join(HelperAssignmentRecord, HelperAssignmentRecord.household_id == HouseholdRecord.id)
         .where(HelperAssignmentRecord.helper_id == user.helper_id,
-               scope.clause(HouseholdRecord.village_code)))
-    return Access(scope, frozenset(numbers))
+               scope.clause(HouseholdRecord.village_code))))
+    # the scope carries the numbers too, so lists and searches select only these households
+    return Access(Scope(scope.region_code, households=numbers))
 
 
 def reveal(db: Session, *, user: User, access: Access, number: str, field: str,

@@ -51,15 +51,18 @@ class RegistryRepository:
         # the page of households with each head's name: no scan of either table and no join
         # against every head (measured: 14 s at 100k households on PostgreSQL before).
         by_number = (select(H.id).where(H.number.startswith(term, autoescape=True))
-                     .where(self.scope.clause(H.village_code)).order_by(H.number).limit(limit))
+                     .where(self.scope.clause(H.village_code),
+                            self.scope.households_clause(H.number))
+                     .order_by(H.number).limit(limit))
         ids = {row[0] for row in self.conn.execute(by_number)}
         if term:
             # the household's village as a per-row subquery: a primary-key lookup for each
             # matching member, where a join had PostgreSQL hash the whole county's households
             village = select(H.village_code).where(H.id == M.household_id).scalar_subquery()
+            number = select(H.number).where(H.id == M.household_id).scalar_subquery()
             by_member = (select(M.household_id).where(
                 or_(M.id_number == term.upper(), M.name.startswith(term, autoescape=True)),
-                self.scope.clause(village)).limit(limit))
+                self.scope.clause(village), self.scope.households_clause(number)).limit(limit))
             ids |= {row[0] for row in self.conn.execute(by_member)}
         if not ids:
             return []
@@ -69,7 +72,8 @@ class RegistryRepository:
             select(H.number, H.village_code, H.status, head.label("head_name"),
                    R.name.label("village_name"))
             .outerjoin(R, R.code == H.village_code)
-            .where(H.id.in_(sorted(ids)), self.scope.clause(H.village_code))
+            .where(H.id.in_(sorted(ids)), self.scope.clause(H.village_code),
+                   self.scope.households_clause(H.number))
             .order_by(H.number).limit(limit)
         )
         return self.conn.execute(query).all()

@@ -15,6 +15,8 @@ class Scope:
     """The part of the hierarchy a caller may see; ``None`` means everything (admin, CLI)."""
 
     region_code: str | None = None
+    # A helper sees only the households assigned to them: their numbers (None: every one).
+    households: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if self.region_code:
@@ -35,6 +37,17 @@ class Scope:
         if not self.prefix:
             return true()
         return column.startswith(self.prefix, autoescape=True)
+
+    def admits(self, number: str) -> bool:
+        """True when the household ``number`` is one of this scope's households."""
+        return self.households is None or number in self.households
+
+    def households_clause(self, column: Any) -> ColumnElement[bool]:
+        """A WHERE clause restricting a household-number column to this scope's households
+        (a helper's few; everyone else: no restriction). Use it with ``clause``."""
+        if self.households is None:
+            return true()
+        return column.in_(sorted(self.households))
 
 
 EVERYTHING = Scope()

@@ -30,7 +30,7 @@ from tuopin.domain.enums import (
     ShockKind,
     Titled,
 )
-from tuopin.domain.errors import NotFound, PermissionDenied, ValidationFailed
+from tuopin.domain.errors import NotFound, PermissionDenied, RuleBroken, ValidationFailed
 from tuopin.i18n import N_, gettext, translate
 from tuopin.io.problems import Problem
 from tuopin.services import exits, lookup, monitor_clearance, monitoring, users
@@ -165,7 +165,9 @@ def load_exit(db: Session, *, access: Access, user: User, number: str, lang: str
     if not access.sees(number):
         raise NotFound(f"household {number} not found")
     case = exits.show(db, number=number, scope=access.scope)
-    run = lookup.latest_run(db, scope=access.scope, number=number)
+    # an exit is judged on the national standard's newest run (not a monitoring scan's)
+    run = lookup.latest_run(db, scope=access.scope, number=number,
+                            standard=exits.DEFAULT_STANDARD)
     return ExitPanel(number, lang, today, case, run, may_act=user.role in users.EDITORS)
 
 
@@ -175,20 +177,20 @@ def load_monitoring(db: Session, *, access: Access, user: User, number: str, lan
     village = Scope(village_of(db, access, number))  # a village's few cases, not the county's
     ids = [c["case"] for c in monitoring.list_cases(db, scope=village, as_of=today)
            if c["number"] == number]
-    cases = [monitoring.show(db, case_id=i, scope=village, as_of=today) for i in ids]
+    cases = [monitoring.show(db, case_id=i, scope=village, as_of=today, lang=lang)
+             for i in ids]
     return MonitoringPanel(number, lang, today, user.role, cases)
 
 
 @contextmanager
 def _explained(lang: str) -> Iterator[None]:
-    """A domain refusal in the user's language: by its msgid when it has one (RuleBroken),
-    else its text under a translated heading (exit and monitoring rules are English text)."""
+    """A domain refusal in the user's language: a rule's message and the values that are
+    messages themselves (state titles, unmet conditions); any other under a heading."""
     try:
         yield
     except ValidationFailed as exc:
-        msgid = getattr(exc, "msgid", None)
-        if isinstance(msgid, str):
-            message = translate(msgid, lang, **getattr(exc, "values", {}))
+        if isinstance(exc, RuleBroken):
+            message = exc.translated(lang)
         else:
             message = translate(REFUSED, lang, reason=gettext(str(exc), lang))
         raise ValidationFailed(message) from exc

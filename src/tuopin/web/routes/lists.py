@@ -94,7 +94,8 @@ def _chosen(enum: type[T], value: str | None) -> T | None:
 
 
 def _mine(access: Access, rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    """A helper's rows: only their households' (everyone else: the region's, as given)."""
+    """A helper's rows: only their households'. The queries select only those already (the
+    scope names them); this is the second lock on the same door, as cheap as a set lookup."""
     return rows if access.households is None else [r for r in rows if access.sees(r[key])]
 
 
