@@ -243,3 +243,28 @@ def test_an_xlsx_template_filled_in_imports(engine: Engine, tmp_path: Path) -> N
     book.save(path)
     result = run(engine, Kind.REGIONS, path)
     assert result.ok and result.inserted == len(REGIONS)
+
+
+def test_a_large_import_refreshes_the_planners_statistics(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    analyzed: list[tuple[str, ...]] = []
+    monkeypatch.setattr("tuopin.services.imports.ANALYZE_AFTER_ROWS", 2)
+    monkeypatch.setattr("tuopin.storage.bulk.analyze",
+                        lambda conn, tables: analyzed.append(tables))
+    files = registry_files(tmp_path, n=3)
+    assert import_file(engine, kind=Kind.REGIONS, path=files["regions"], actor="t",
+                       today=TODAY).ok
+    assert import_file(engine, kind=Kind.HOUSEHOLDS, path=files["households"], actor="t",
+                       today=TODAY).ok
+    assert ("household",) in analyzed
+    analyzed.clear()
+    import_file(engine, kind=Kind.HOUSEHOLDS, path=files["households"], actor="t",
+                today=TODAY)  # nothing changes the second time: nothing to refresh
+    assert analyzed == []
+
+
+def test_refreshing_the_statistics_runs_on_both_databases(engine: Engine) -> None:
+    from tuopin.storage import bulk
+
+    with engine.begin() as conn:
+        bulk.analyze(conn, ("household", "helper", "helper_assignment"))

@@ -237,23 +237,57 @@ def get_run(conn_or_session: Any, run_id: int) -> AssessmentRunRecord:
     return run
 
 
-def household_result(session: Any, *, run_id: int, number: str, scope: Scope,
-                     lang: str = "zh") -> dict[str, Any]:
-    """One household's result in a run, with an explanation of every failed indicator."""
-    run = get_run(session, run_id)
-    # by household id: (run_id, household_id) is indexed, household_number is not
-    row = session.execute(select(AssessmentResultRecord).join(
-        HouseholdRecord, HouseholdRecord.id == AssessmentResultRecord.household_id).where(
-        AssessmentResultRecord.run_id == run_id, HouseholdRecord.number == number,
-        scope.clause(AssessmentResultRecord.village_code))).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"household {number} has no result in run {run_id}")
-    standard = run_standard(run)
+R = AssessmentResultRecord
+RUN = AssessmentRunRecord
+
+
+def _result_query(number: str, scope: Scope) -> Any:
+    """A household's results with their run's name, year and standard hash (not its text);
+    through the household's id, which results are indexed by (their number is not)."""
+    return (select(R, RUN.standard_name, RUN.year, RUN.standard_hash)
+            .join(HouseholdRecord, HouseholdRecord.id == R.household_id)
+            .join(RUN, RUN.id == R.run_id)
+            .where(HouseholdRecord.number == number, scope.clause(R.village_code)))
+
+
+def _standard_by_hash(session: Any, run_id: int, content_hash: str) -> Standard:
+    """A run's standard, read and parsed only the first time its text (hash) is seen."""
+    parsed = _PARSED_BY_HASH.get(content_hash)
+    if parsed is None:
+        parsed = run_standard(get_run(session, run_id))
+        _PARSED_BY_HASH[content_hash] = parsed
+    return parsed
+
+
+_PARSED_BY_HASH: dict[str, Standard] = {}  # a few standards per process, each immutable
+
+
+def _explained(session: Any, found: Any, number: str, lang: str) -> dict[str, Any]:
+    row, name, year, content_hash = found
+    standard = _standard_by_hash(session, row.run_id, content_hash)
     deprived = [d for d in row.deprived.split(";") if d]
     return {
-        "run": run_id, "standard": run.standard_name, "year": run.year,
+        "run": row.run_id, "standard": name, "year": year,
         "household": number, "poor": row.poor, "score": row.score,
         "income_per_capita": row.income_per_capita,
         "categories": [c for c in row.categories.split(";") if c],
         "indicators": explain_all(standard, deprived, json.loads(row.facts or "{}"), lang),
     }
+
+
+def household_result(session: Any, *, run_id: int, number: str, scope: Scope,
+                     lang: str = "zh") -> dict[str, Any]:
+    """One household's result in a run, with an explanation of every failed indicator."""
+    get_run(session, run_id)  # NotFound for a run that does not exist
+    found = session.execute(_result_query(number, scope).where(R.run_id == run_id)).first()
+    if found is None:
+        raise NotFound(f"household {number} has no result in run {run_id}")
+    return _explained(session, found, number, lang)
+
+
+def latest_household_result(session: Any, *, number: str, scope: Scope,
+                            lang: str = "zh") -> dict[str, Any] | None:
+    """The household's result in the newest run that has one, explained; None if none."""
+    found = session.execute(_result_query(number, scope).order_by(R.run_id.desc())
+                            .limit(1)).first()
+    return None if found is None else _explained(session, found, number, lang)

@@ -68,6 +68,15 @@ class _Rollback(Exception):
     """Raised inside the transaction to undo a dry run or a refused import."""
 
 
+# After writing this many rows, refresh the planner's statistics of the tables written (on
+# PostgreSQL autovacuum may take minutes; meanwhile a search or a household page planned on
+# the statistics of an empty table scans what an index would find).
+ANALYZE_AFTER_ROWS = 10_000
+TABLES = {Kind.REGIONS: ("region",), Kind.HOUSEHOLDS: ("household",),
+          Kind.MEMBERS: ("member",), Kind.SURVEYS: ("survey",),
+          Kind.HELPERS: ("helper", "helper_assignment")}
+
+
 def import_file(
     engine: Engine, *, kind: Kind, path: Path, actor: str, today: date,
     encoding: str | None = None, sheet: str | None = None, dry_run: bool = False,
@@ -161,6 +170,8 @@ def _stage_check_merge(
     result.inserted, result.updated, result.unchanged = counts
     if result.dry_run:
         result.preview = counts
+    if not result.dry_run and counts.inserted + counts.updated >= ANALYZE_AFTER_ROWS:
+        bulk.analyze(conn, TABLES[validated.kind])
     if counts.inserted or counts.updated:
         audit.record(
             conn, actor=actor, action="import", entity=validated.kind.value,

@@ -87,7 +87,6 @@ def household(db: Session, *, access: Access, number: str, today: date,
     if not access.sees(number):
         raise NotFound(f"household {number} not found")
     detail = registry.household_detail(db, scope=access.scope, number=number, today=today)
-    run = latest_run(db, scope=access.scope, number=number)
-    detail["assessment"] = None if run is None else assessments.household_result(
-        db, run_id=run, number=number, scope=access.scope, lang=lang)
+    detail["assessment"] = assessments.latest_household_result(
+        db, number=number, scope=access.scope, lang=lang)
     return detail

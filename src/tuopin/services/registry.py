@@ -26,6 +26,15 @@ def summary(db: Session, *, scope: Scope) -> dict[str, int]:
                          for k in ("poor", "exited", "monitored")}}
 
 
+def household_summary(db: Session, *, scope: Scope) -> dict[str, int]:
+    """Households (by status) and helpers in the scope: the dashboard's registry cards,
+    two grouped passes over households only (no member or survey is counted)."""
+    repo = RegistryRepository(db, scope)
+    by_status = repo.status_counts()
+    return {"households": sum(by_status.values()), "helpers": repo.helper_count(),
+            **{f"{k}_households": by_status.get(k, 0) for k in ("poor", "exited", "monitored")}}
+
+
 @dataclass
 class RegionNode:
     code: str

@@ -79,6 +79,14 @@ def load(conn: Connection, table: Table, data: pa.Table, progress: Progress | No
     conn.exec_driver_sql(f"ANALYZE {table.name}")
 
 
+def analyze(conn: Connection, tables: tuple[str, ...]) -> None:
+    """Refresh the planner's statistics of ``tables`` (PostgreSQL and SQLite alike)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA analysis_limit=1000")  # sample, as PostgreSQL does
+    for name in tables:
+        conn.exec_driver_sql(f"ANALYZE {name}")
+
+
 def _executemany(conn: Connection, table: Table, batch: pa.RecordBatch) -> None:
     columns = []
     for column in batch.columns:

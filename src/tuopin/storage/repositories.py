@@ -122,6 +122,12 @@ class RegistryRepository:
         )
         return self.conn.execute(query).all()
 
+    def helper_count(self) -> int:
+        """Helpers with at least one household in the scope."""
+        query = select(func.count(func.distinct(HelperAssignmentRecord.helper_id))).join(
+            H, H.id == HelperAssignmentRecord.household_id).where(self.scope.clause(H.village_code))
+        return int(self.conn.execute(query).scalar_one())
+
     def counts(self) -> dict[str, int]:
         """Totals of the registry inside the scope."""
         in_scope = self.scope.clause(H.village_code)
@@ -129,12 +135,10 @@ class RegistryRepository:
         members = select(func.count(M.id)).join(H, H.id == M.household_id).where(in_scope)
         surveys = select(func.count(S.id)).join(H, H.id == S.household_id).where(in_scope)
         regions = select(func.count()).select_from(R).where(self.scope.clause(R.code))
-        helpers = select(func.count(func.distinct(HelperAssignmentRecord.helper_id))).join(
-            H, H.id == HelperAssignmentRecord.household_id).where(in_scope)
         return {
             "regions": self.conn.execute(regions).scalar_one(),
             "households": self.conn.execute(households).scalar_one(),
             "members": self.conn.execute(members).scalar_one(),
             "surveys": self.conn.execute(surveys).scalar_one(),
-            "helpers": self.conn.execute(helpers).scalar_one(),
+            "helpers": self.helper_count(),
         }

@@ -43,5 +43,7 @@ def make_templates() -> Jinja2Templates:
     """Templates from the package (works from a checkout and from an installed wheel)."""
     env = Environment(loader=PackageLoader("tuopin.web", "templates"),
                       autoescape=select_autoescape(default=True), undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
+                      trim_blocks=True, lstrip_blocks=True,
+                      # templates ship with the package: no stat() of every file per render
+                      auto_reload=False)
     return Jinja2Templates(env=env, context_processors=[_context])

@@ -49,7 +49,7 @@ def home(request: Request, db: SessionDep, state: StateDep, access: AccessDep,
          today: TodayDep, lang: LangDep,
          standard: Annotated[str | None, Query(max_length=64)] = None) -> Response:
     def figures() -> tuple[dict[str, int], Dashboard]:
-        return (registry.summary(db, scope=access.scope),
+        return (registry.household_summary(db, scope=access.scope),
                 dashboard.overview(db, scope=access.scope, as_of=today, standard=standard))
 
     # The counts of the registry and the workflows may be dashboard_cache_seconds old; the
