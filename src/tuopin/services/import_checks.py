@@ -9,9 +9,10 @@ or works outside it - is a problem on that row.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Connection, Row, Table, and_, not_, select
+from sqlalchemy import ColumnElement, Connection, Row, Table, and_, exists, not_, select
 
 from tuopin.io.schema import Kind
 from tuopin.io.validate import Validated
@@ -49,15 +50,23 @@ def _report(validated: Validated, rows: Iterable[Row], name: str, reason: str,
         validated.add_at_row(row._row, name, reason, **values)
 
 
+def _absent(column: Any, value: Any) -> ColumnElement[bool]:
+    """No row of ``column``'s table has ``value``: NOT EXISTS, which PostgreSQL runs as an
+    anti-join. ``NOT IN (subquery)`` is hashed only while the subquery fits in work_mem;
+    past that (a registry's 500,000 household numbers) it compares every staged row with
+    every registered one and an import of a province's members never ends."""
+    return ~exists().where(column == value)
+
+
 def check_regions(conn: Connection, staging: Table, validated: Validated,
                   scope: Scope | None = None) -> None:
     """Every parent is in the file or already in the registry."""
-    in_file = select(staging.c.code).where(staging.c.code.is_not(None))
+    in_file = staging.alias("in_file")
     rows = conn.execute(
         select(staging.c._row, staging.c.parent_code).where(
             staging.c.parent_code.is_not(None),
-            staging.c.parent_code.not_in(in_file),
-            staging.c.parent_code.not_in(select(region.c.code)),
+            _absent(in_file.c.code, staging.c.parent_code),
+            _absent(region.c.code, staging.c.parent_code),
         )
     )
     _report(validated, rows, "code",
@@ -71,7 +80,7 @@ def check_households(conn: Connection, staging: Table, validated: Validated,
     rows = conn.execute(
         select(staging.c._row, staging.c.village_code).where(
             staging.c.village_code.is_not(None),
-            staging.c.village_code.not_in(select(region.c.code)),
+            _absent(region.c.code, staging.c.village_code),
         )
     )
     _report(validated, rows, "village_code",
@@ -84,7 +93,7 @@ def _household_exists(conn: Connection, staging: Table, validated: Validated,
     rows = conn.execute(
         select(staging.c._row, staging.c[column]).where(
             staging.c[column].is_not(None),
-            staging.c[column].not_in(select(household.c.number)),
+            _absent(household.c.number, staging.c[column]),
         )
     )
     _report(validated, rows, column,
@@ -144,7 +153,7 @@ def check_helpers(conn: Connection, staging: Table, validated: Validated,
     bulk.load(conn, assignments, exploded)
     missing = conn.execute(
         select(assignments.c._row, assignments.c.household_number).where(
-            assignments.c.household_number.not_in(select(household.c.number))
+            _absent(household.c.number, assignments.c.household_number)
         )
     )
     _report(validated, missing, "households",
