@@ -157,7 +157,9 @@ async def _load(base: str, password: str, endpoints: dict[str, Callable[[], str]
         outcomes = []
         pause = random.Random(7)
         for think, (name, path) in ((t, e) for t in think_ms for e in endpoints.items()):
-            await sessions[0].get(path())  # warm up (not counted)
+            # warm up, not counted: every client once, so that each worker process has
+            # parsed its templates and the standard and prepared its statements
+            await asyncio.gather(*(session.get(path()) for session in sessions))
             outcome = Outcome(name)
             issued = 0
             started = time.perf_counter()

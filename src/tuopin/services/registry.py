@@ -66,17 +66,14 @@ def region_tree(db: Session, *, scope: Scope, root: str | None = None,
 def household_detail(db: Session, *, scope: Scope, number: str, today: date) -> dict[str, Any]:
     """A household with its members, surveys and helpers, as plain data."""
     repo = RegistryRepository(db, scope)
-    record = repo.household(number)
-    if record is None:
+    found = repo.household_rows(number)
+    if found is None:
         raise NotFound(f"household {number} not found")
-    household = {c.key: getattr(record, c.key) for c in record.__table__.columns}
-    members = [
-        {**{c.key: getattr(m, c.key) for c in m.__table__.columns},
-         "age": _age(m.birth_date, today)}
-        for m in record.members
-    ]
-    surveys = [{c.key: getattr(s, c.key) for c in s.__table__.columns} for s in record.surveys]
-    helpers = [dict(r._mapping) for r in repo.helpers_of(record.id)]
+    home, rows, years = found
+    household = dict(home._mapping)
+    members = [{**m._mapping, "age": _age(m.birth_date, today)} for m in rows]
+    surveys = [dict(r._mapping) for r in years]
+    helpers = [dict(r._mapping) for r in repo.helpers_of(home.id)]
     return {"household": household, "members": members, "surveys": surveys,
             "helpers": helpers}
 

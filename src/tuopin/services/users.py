@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from tuopin.domain import regions
@@ -105,7 +105,7 @@ class User:
                 "created_at": self.created_at}
 
 
-def user_of(record: UserRecord) -> User:
+def user_of(record: UserRecord | Row[Any]) -> User:
     stamp = hashlib.sha256(record.password_hash.encode()).hexdigest()[:16]
     return User(record.id, record.username, record.display_name, Role.of(record.role),
                 record.region_code, record.helper_id, record.active, record.created_at, stamp)
@@ -354,8 +354,9 @@ def region_choices(db: Session, *, manager: User) -> list[dict[str, str]] | None
 
 def get_active(db: Session, *, user_id: int) -> User | None:
     """The active account with this id, or None (disabled or deleted)."""
-    record = db.get(UserRecord, user_id)
-    return user_of(record) if record is not None and record.active else None
+    # a plain row: this runs on every request of every logged-in user
+    row = db.execute(select(UserRecord.__table__).where(UserRecord.id == user_id)).first()
+    return user_of(row) if row is not None and row.active else None
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,20 @@ class RegistryRepository:
                  .group_by(H.status))
         return {status: int(count) for status, count in self.conn.execute(query).all()}
 
+    def household_rows(self, number: str) -> tuple[Any, Sequence[Any], Sequence[Any]] | None:
+        """One household, its members and its surveys as plain rows (no ORM objects: the
+        household page reads them on every request), or None outside the scope."""
+        home = self.conn.execute(select(H.__table__).where(
+            H.number == number, self.scope.clause(H.village_code),
+            self.scope.households_clause(H.number))).first()
+        if home is None:
+            return None
+        members = self.conn.execute(select(M.__table__).where(M.household_id == home.id)
+                                    .order_by(M.id)).all()
+        surveys = self.conn.execute(select(S.__table__).where(S.household_id == home.id)
+                                    .order_by(S.year)).all()
+        return home, members, surveys
+
     def helpers_of(self, household_id: int) -> Sequence[Any]:
         query = (
             select(HelperRecord.number, HelperRecord.name, HelperRecord.unit,

@@ -1,5 +1,9 @@
 """Typed dependencies: the database session, the logged-in user, their access, role checks.
 
+Dependencies that only read the request are ``async def``: FastAPI runs a plain ``def`` in
+its thread pool, a hop that costs more than such a dependency's work. Those that touch the
+database stay ``def`` so that they never block the event loop.
+
 Every route that shows or changes the registry takes ``AccessDep`` (the user's Scope, and
 for a helper their households) and hands it to the services, which query only through it.
 """
@@ -33,7 +37,7 @@ class LoginRequired(Exception):
     """No valid session: the browser is sent to the login page (web/errors.py)."""
 
 
-def get_state(request: Request) -> WebState:
+async def get_state(request: Request) -> WebState:
     return state_of(request)
 
 
@@ -61,14 +65,14 @@ def lang_of(conn: HTTPConnection) -> str:
     return normalize_lang(chosen if isinstance(chosen, str) else state_of(conn).settings.lang)
 
 
-def get_lang(request: Request) -> str:
+async def get_lang(request: Request) -> str:
     return lang_of(request)
 
 
 LangDep = Annotated[str, Depends(get_lang)]
 
 
-def get_today(state: StateDep) -> date:
+async def get_today(state: StateDep) -> date:
     """The date every rule of this request uses (read once; tests fix it)."""
     return state.today()
 
@@ -109,7 +113,7 @@ def require(roles: Collection[Role]) -> Any:
     """A dependency that lets only ``roles`` through (others get 403)."""
     allowed = frozenset(roles)
 
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         if user.role not in allowed:
             raise PermissionDenied(N_("Your role may not do this."))
         return user
