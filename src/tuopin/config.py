@@ -66,6 +66,16 @@ class Settings(BaseSettings):
         default=2, ge=1,
         description="Worker processes of tuopin serve (one per core is a good start).",
     )
+    web_threads: int = Field(
+        default=4, ge=1,
+        description="Requests each web worker works on at once (its thread pool). Python "
+        "runs one thread at a time: more threads make every page slower, not more pages.",
+    )
+    keepalive_requests: int = Field(
+        default=100, ge=0,
+        description="A browser's connection is closed after about this many requests (0: "
+        "never), so that connections spread over the workers again, as nginx does.",
+    )
     db_pool_size: int = Field(
         default=20, ge=1,
         description="Database connections each web worker keeps open (PostgreSQL).",

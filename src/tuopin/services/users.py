@@ -374,11 +374,19 @@ class Access:
         return self.scope.admits(number)
 
 
+def region_access(user: User) -> Access | None:
+    """``user``'s Access when it needs no query: everyone's but a helper's (None)."""
+    if user.role is Role.HELPER:
+        return None
+    return Access(Scope(user.region_code) if user.role is not Role.ADMIN else Scope())
+
+
 def access_of(db: Session, *, user: User) -> Access:
     """The Scope (and, for a helper, the assigned households) every query of ``user`` uses."""
-    scope = Scope(user.region_code) if user.role is not Role.ADMIN else Scope()
-    if user.role is not Role.HELPER:
-        return Access(scope)
+    known = region_access(user)
+    if known is not None:
+        return known
+    scope = Scope(user.region_code)
     numbers = frozenset(db.scalars(
         select(HouseholdRecord.number)
         .join(HelperAssignmentRecord, HelperAssignmentRecord.household_id == HouseholdRecord.id)

@@ -1,8 +1,9 @@
 """Typed dependencies: the database session, the logged-in user, their access, role checks.
 
 Dependencies that only read the request are ``async def``: FastAPI runs a plain ``def`` in
-its thread pool, a hop that costs more than such a dependency's work. Those that touch the
-database stay ``def`` so that they never block the event loop.
+its thread pool, a hop that costs more than such a dependency's work (a few 100 µs of a
+page's few ms). Whatever waits on the database runs in the thread pool, never on the event
+loop: ``current_user``, the end of ``get_db``'s transaction, a helper's access.
 
 Every route that shows or changes the registry takes ``AccessDep`` (the user's Scope, and
 for a helper their households) and hands it to the services, which query only through it.
@@ -11,12 +12,14 @@ for a helper their households) and hands it to the services, which query only th
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any
 
+from anyio import CancelScope, CapacityLimiter, to_thread
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
 from tuopin.domain.enums import Role
@@ -44,14 +47,35 @@ async def get_state(request: Request) -> WebState:
 StateDep = Annotated[WebState, Depends(get_state)]
 
 
-def get_db(request: Request, state: StateDep) -> Iterator[Session]:
+@contextmanager
+def _transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    with factory() as db, db.begin():
+        yield db
+
+
+async def get_db(request: Request, state: StateDep) -> AsyncIterator[Session]:
     """One transaction per request: committed before the response is sent, or rolled back.
 
     Pages (GET) read in a deferred transaction, so on SQLite they never wait for a writer.
+    Beginning is pure Python (a Session connects at its first query), so it happens here on
+    the event loop; ending talks to the database, so it runs in the thread pool, shielded
+    from cancellation, as FastAPI does for a plain ``def`` generator.
     """
     factory = state.readers if request.method in SAFE_METHODS else state.sessions
-    with factory() as db, db.begin():
+    transaction = _transaction(factory)
+    db = transaction.__enter__()
+    limiter = CapacityLimiter(1)  # the exit never waits for a free worker (see FastAPI's)
+    try:
         yield db
+    except BaseException as exc:
+        with CancelScope(shield=True):
+            swallowed = await to_thread.run_sync(
+                transaction.__exit__, type(exc), exc, exc.__traceback__, limiter=limiter)
+        if not swallowed:
+            raise
+    else:
+        with CancelScope(shield=True):
+            await to_thread.run_sync(transaction.__exit__, None, None, None, limiter=limiter)
 
 
 # scope="function": the commit happens before the response goes out, so a page never says
@@ -102,8 +126,11 @@ def current_user(request: Request, db: SessionDep) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def get_access(db: SessionDep, user: CurrentUser) -> Access:
-    return users.access_of(db, user=user)
+async def get_access(db: SessionDep, user: CurrentUser) -> Access:
+    known = users.region_access(user)
+    if known is not None:
+        return known
+    return await to_thread.run_sync(lambda: users.access_of(db, user=user))
 
 
 AccessDep = Annotated[Access, Depends(get_access)]
