@@ -6,7 +6,7 @@ and a county officer for the county of the first household. `tuopin serve` then 
 free port of 127.0.0.1 with ``BENCH_WEB_WORKERS`` processes (default 2) and each endpoint in
 turn — the household page, search, the county dashboard — gets ``BENCH_WEB_CLIENTS``
 clients (default 20), each with its own session, until ``BENCH_WEB_REQUESTS`` requests
-(default 300) or ``BENCH_WEB_SECONDS`` (default 60) have gone by. This is done for each
+(default 3000) or ``BENCH_WEB_SECONDS`` (default 60) have gone by. This is done for each
 think time of ``BENCH_WEB_THINK_MS`` (default "0,1000"): 0 is a closed loop (each client
 sends its next request the moment the last one is answered: a stress figure), 1000 has
 each client wait 0.5-1.5 s between requests, as people at a browser do. Latency is measured
@@ -245,7 +245,7 @@ def _serve_and_load(env: dict[str, str], numbers: list[str], names: list[str],
         return asyncio.run(_load(
             base, password, _endpoints(numbers, names),
             clients=_env_int("BENCH_WEB_CLIENTS", 20),
-            budget=_env_int("BENCH_WEB_REQUESTS", 300),
+            budget=_env_int("BENCH_WEB_REQUESTS", 3000),
             seconds=float(_env_int("BENCH_WEB_SECONDS", 60)),
             think_ms=[int(t) for t in os.environ.get("BENCH_WEB_THINK_MS", "0,1000").split(",")]))
     except Exception:

@@ -29,8 +29,9 @@ class Fixed(random.Random):
         return self.value
 
 
-def _connection_header(every: int, draw: float) -> str | None:
-    app = KeepAliveRecycling(_hello, every=every, chance=Fixed(draw))
+def _connection_header(every: int, draw: float, *, others_in_flight: int = 0) -> str | None:
+    app = KeepAliveRecycling(_hello, every=every, threads=4, chance=Fixed(draw))
+    app.in_flight = others_in_flight  # requests of other connections on this worker
     answer = TestClient(app).get("/")  # no `with`: this small app has no lifespan
     assert answer.text == "hello"
     return answer.headers.get("connection")
@@ -41,12 +42,20 @@ def test_about_one_response_in_every_closes_its_connection() -> None:
     assert _connection_header(100, 0.011) is None
 
 
+def test_a_worker_with_requests_waiting_for_a_thread_closes_more_connections() -> None:
+    # 9 others + this one in flight, 4 threads: 6 wait, so (1 + 6) in 100 responses close
+    assert _connection_header(100, 0.05, others_in_flight=9) == "close"
+    assert _connection_header(100, 0.05, others_in_flight=3) is None
+    assert _connection_header(100, 0.071, others_in_flight=9) is None
+
+
 def test_connections_are_never_closed_when_recycling_is_off() -> None:
     assert _connection_header(0, 0.0) is None
+    assert _connection_header(0, 0.0, others_in_flight=50) is None
 
 
 def test_the_share_closed_is_near_one_in_every() -> None:
-    app = KeepAliveRecycling(_hello, every=20, chance=random.Random(3))
+    app = KeepAliveRecycling(_hello, every=20, threads=4, chance=random.Random(3))
     client = TestClient(app)
     closed = sum(client.get("/").headers.get("connection") == "close" for _ in range(2000))
     assert 60 <= closed <= 140  # 100 expected

@@ -82,7 +82,8 @@ def create_app(settings: Settings, *, hasher: PasswordHasher | None = None,
                        same_site="lax", https_only=settings.cookie_secure)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, limit=settings.evidence_max_bytes)
-    app.add_middleware(KeepAliveRecycling, every=settings.keepalive_requests)
+    app.add_middleware(KeepAliveRecycling, every=settings.keepalive_requests,
+                       threads=settings.web_threads)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     # registration before households: /households/new is not a household number
