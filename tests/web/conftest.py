@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from playwright.sync_api import expect
 
 from tuopin.services import assessments, users
 from tuopin.services.imports import import_file
@@ -18,6 +19,10 @@ from tuopin.storage.db import make_engine, session_factory
 from tuopin.web.app import create_app
 from web.personas import CHEAP, PASSWORD, PERSONAS, TODAY_, files, log_in, settings_for
 
+# Browser tests wait up to 15 s for what a page should show: on CI's two cores, shared with
+# the Spark and PostgreSQL tests, typing a search and rendering the answer once took more
+# than Playwright's default 5 s.
+expect.set_options(timeout=15_000)
 
 @pytest.fixture(scope="session")
 def web_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
