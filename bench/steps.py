@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from tuopin.io.schema import Kind
-from tuopin.services.imports import import_file
+from tuopin.services.imports.files import import_file
 from tuopin.storage.db import make_engine
 from tuopin.storage.migrate import upgrade
 from tuopin.synth.config import SynthConfig
@@ -112,7 +112,7 @@ def assess_pandas(folder: str) -> tuple[float, int]:
 
 def web_synth_into_db(url: str, households: str, seed: str) -> tuple[float, int]:
     """`tuopin synth --into-db` into a migrated store; its members count as the extra."""
-    from tuopin.services.synth_load import load_synthetic
+    from tuopin.services.imports.synthetic import load_synthetic
 
     config = SynthConfig(households=int(households), seed=int(seed))
     engine = make_engine(url)

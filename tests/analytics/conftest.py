@@ -21,7 +21,7 @@ import ibis.expr.types as ir
 import pytest
 
 from tuopin.analytics.backends import Registry
-from tuopin.services.synth_load import load_synthetic
+from tuopin.services.imports.synthetic import load_synthetic
 from tuopin.storage.db import make_engine
 from tuopin.storage.snapshot import write_snapshot
 from tuopin.synth.config import SynthConfig

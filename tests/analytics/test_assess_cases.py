@@ -9,8 +9,8 @@ from sqlalchemy import Engine
 
 from factories import CASES, VILLAGE, assessment_registry
 from tuopin.io.schema import Kind
-from tuopin.services.assessments import Computed, compute
-from tuopin.services.imports import import_file
+from tuopin.services.assessment.runs import Computed, compute
+from tuopin.services.imports.files import import_file
 from tuopin.standards.explain import explain
 from tuopin.standards.loader import load
 
@@ -68,7 +68,7 @@ def test_income_per_capita_follows_the_income_definition(cases: Engine) -> None:
 
 
 def test_explanations_name_the_member_and_the_value(cases: Engine) -> None:
-    from tuopin.services.assessments import result_rows
+    from tuopin.services.assessment.runs import result_rows
 
     computed = compute(cases, standard=load("cn-national"), year=2019, engine_name="db")
     table = result_rows(1, computed).to_pylist()

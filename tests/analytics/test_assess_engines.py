@@ -68,7 +68,7 @@ def test_the_hand_computed_cases_hold_on_spark(sqlite_url: str, tmp_path: Path,
 
     from factories import CASES, VILLAGE, assessment_registry
     from tuopin.io.schema import Kind
-    from tuopin.services.imports import import_file
+    from tuopin.services.imports.files import import_file
     from tuopin.storage.db import make_engine
     from tuopin.storage.snapshot import write_snapshot
 
@@ -159,7 +159,7 @@ def test_the_alkire_foster_worked_example_on_every_engine(
     from factories import REGIONS, VILLAGE, person_id, write_csv
     from tuopin.analytics.mpi import af_measures
     from tuopin.io.schema import Kind
-    from tuopin.services.imports import import_file
+    from tuopin.services.imports.files import import_file
     from tuopin.standards.loader import loads
     from tuopin.storage.db import make_engine
     from tuopin.storage.snapshot import write_snapshot

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from factories import households, registry_files
 from tuopin.cli.main import app, main
 from tuopin.io.schema import Kind
-from tuopin.services import assessments
-from tuopin.services.imports import import_file
+from tuopin.services.assessment import runs as assessments
+from tuopin.services.imports.files import import_file
 from tuopin.standards.loader import load
 from tuopin.storage.db import make_engine
 

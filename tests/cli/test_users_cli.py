@@ -31,7 +31,7 @@ def tuopin(url: str, *args: str, stdin: str | None = None) -> tuple[int, str, st
 
 @pytest.fixture
 def loaded(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setattr("tuopin.services.users.default_hasher",
+    monkeypatch.setattr("tuopin.services.access.users.default_hasher",
                         lambda: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     for kind, path in registry_files(tmp_path).items():
         assert runner.invoke(main.app, ["--database-url", sqlite_url, "import", kind,

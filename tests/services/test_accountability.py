@@ -10,13 +10,15 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from factories import OTHER_VILLAGE, households, registry_files, write_csv
+from tuopin.domain.scope import EVERYTHING, Scope
 from tuopin.io.schema import Kind
-from tuopin.services import accountability, assessments, evidence, ledger, plans
-from tuopin.services.imports import import_file
+from tuopin.services.assessment import runs as assessments
+from tuopin.services.imports.files import import_file
+from tuopin.services.plans import accountability, evidence, ledger
+from tuopin.services.plans import household_plans as plans
 from tuopin.standards.loader import load
 from tuopin.storage.db import session_factory
 from tuopin.storage.models import HouseholdRecord, MeasureRecord, PlanRecord
-from tuopin.storage.scope import EVERYTHING, Scope
 
 AS_OF = date(2020, 1, 1)
 NUMBERS = [str(h["number"]) for h in households(4)]

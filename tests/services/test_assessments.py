@@ -12,12 +12,15 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from factories import CASES, VILLAGE, assessment_registry
+from tuopin.domain.scope import EVERYTHING, Scope
 from tuopin.io.schema import Kind
-from tuopin.services import assessment_diff, assessments, audit, reports
-from tuopin.services.imports import import_file
+from tuopin.services import audit
+from tuopin.services.assessment import diff as assessment_diff
+from tuopin.services.assessment import runs as assessments
+from tuopin.services.imports.files import import_file
+from tuopin.services.reports import incidence as reports
 from tuopin.standards.loader import load
 from tuopin.storage.models import AssessmentResultRecord, AssessmentRunRecord
-from tuopin.storage.scope import EVERYTHING, Scope
 
 TODAY = date(2026, 11, 29)
 NUMBERS = {name: f"{VILLAGE}{i:04d}" for i, name in enumerate(CASES, start=1)}

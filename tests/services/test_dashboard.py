@@ -11,11 +11,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from factories import COUNTY, OTHER_VILLAGE, VILLAGE, assessment_registry
+from tuopin.domain.scope import EVERYTHING, Scope
 from tuopin.io.schema import Kind
-from tuopin.services import assessments, dashboard, plans, reports
-from tuopin.services.imports import import_file
+from tuopin.services.assessment import runs as assessments
+from tuopin.services.imports.files import import_file
+from tuopin.services.plans import household_plans as plans
+from tuopin.services.reports import dashboard
+from tuopin.services.reports import incidence as reports
 from tuopin.standards.loader import load
-from tuopin.storage.scope import EVERYTHING, Scope
 
 AS_OF = date(2021, 3, 1)
 

@@ -14,8 +14,12 @@ from sqlalchemy.orm import Session
 from factories import person_id
 from tuopin.domain.enums import ExitState
 from tuopin.domain.errors import Conflict, RuleBroken, ValidationFailed
-from tuopin.services import assessments, audit, exits, lookup
-from tuopin.services.households import StaleVersion
+from tuopin.domain.scope import EVERYTHING, Scope
+from tuopin.services import audit
+from tuopin.services.assessment import runs as assessments
+from tuopin.services.exits import household_exits as exits
+from tuopin.services.registry import lookup
+from tuopin.services.registry.households import StaleVersion
 from tuopin.standards.loader import load
 from tuopin.storage.db import session_factory
 from tuopin.storage.models import (
@@ -29,7 +33,6 @@ from tuopin.storage.models import (
     RegionRecord,
     SurveyRecord,
 )
-from tuopin.storage.scope import EVERYTHING, Scope
 
 VILLAGE = "621121001001"
 REGIONS = [("620000000000", "甘肃省", 1, None), ("621100000000", "定西市", 2, "620000000000"),

@@ -10,7 +10,8 @@ from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from tuopin.domain.errors import ValidationFailed
-from tuopin.services import exit_checks
+from tuopin.domain.scope import EVERYTHING, Scope
+from tuopin.services.exits import area_exits as exit_checks
 from tuopin.standards.loader import load
 from tuopin.storage.db import session_factory
 from tuopin.storage.models import (
@@ -19,7 +20,6 @@ from tuopin.storage.models import (
     HouseholdRecord,
     RegionRecord,
 )
-from tuopin.storage.scope import EVERYTHING, Scope
 
 GANSU_VILLAGE, HEBEI_VILLAGE = "621121001001", "130102001001"
 REGIONS = [("620000000000", "甘肃省", 1, None), ("621100000000", "定西市", 2, "620000000000"),

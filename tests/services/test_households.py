@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 
 from factories import OTHER_VILLAGE, VILLAGE, households, registry_files
 from tuopin.domain.errors import Conflict, NotFound, ValidationFailed
+from tuopin.domain.scope import EVERYTHING, Scope
 from tuopin.io.schema import Kind
 from tuopin.services import audit
-from tuopin.services.households import StaleVersion, edit_household, edit_member
-from tuopin.services.imports import import_file
+from tuopin.services.imports.files import import_file
+from tuopin.services.registry.households import StaleVersion, edit_household, edit_member
 from tuopin.storage.db import make_engine, session_factory
 from tuopin.storage.models import HouseholdRecord, MemberRecord
-from tuopin.storage.scope import EVERYTHING, Scope
 
 TODAY = date(2026, 11, 29)
 NUMBER = str(households(1)[0]["number"])

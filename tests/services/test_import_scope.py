@@ -20,8 +20,9 @@ from factories import (
     surveys,
     write_csv,
 )
+from tuopin.domain.scope import Scope
 from tuopin.io.schema import Kind
-from tuopin.services.imports import ImportResult, import_file, import_in_session
+from tuopin.services.imports.files import ImportResult, import_file, import_in_session
 from tuopin.storage.models import (
     HelperAssignmentRecord,
     HelperRecord,
@@ -30,7 +31,6 @@ from tuopin.storage.models import (
     RegionRecord,
     SurveyRecord,
 )
-from tuopin.storage.scope import Scope
 
 TODAY = date(2026, 11, 29)
 CADRE = Scope(VILLAGE)  # a village cadre of VILLAGE

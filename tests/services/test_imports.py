@@ -22,7 +22,7 @@ from factories import (
 from tuopin.domain.errors import ValidationFailed
 from tuopin.io.schema import Kind
 from tuopin.services import audit
-from tuopin.services.imports import ImportResult, import_file
+from tuopin.services.imports.files import ImportResult, import_file
 from tuopin.storage.models import (
     AuditEventRecord,
     HelperAssignmentRecord,
@@ -248,7 +248,7 @@ def test_an_xlsx_template_filled_in_imports(engine: Engine, tmp_path: Path) -> N
 def test_a_large_import_refreshes_the_planners_statistics(
         engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     analyzed: list[tuple[str, ...]] = []
-    monkeypatch.setattr("tuopin.services.imports.ANALYZE_AFTER_ROWS", 2)
+    monkeypatch.setattr("tuopin.services.imports.files.ANALYZE_AFTER_ROWS", 2)
     monkeypatch.setattr("tuopin.storage.bulk.analyze",
                         lambda conn, tables: analyzed.append(tables))
     files = registry_files(tmp_path, n=3)

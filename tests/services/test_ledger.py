@@ -16,11 +16,15 @@ from sqlalchemy.orm import Session
 
 from factories import households, registry_files, surveys, write_csv
 from tuopin.domain.ledger import RuleBroken
+from tuopin.domain.scope import EVERYTHING, Scope
 from tuopin.io.schema import Kind
-from tuopin.services import assessments, audit, evidence, ledger, plans
-from tuopin.services.households import StaleVersion
-from tuopin.services.imports import import_file
-from tuopin.services.plan_store import current_plan_id
+from tuopin.services import audit
+from tuopin.services.assessment import runs as assessments
+from tuopin.services.imports.files import import_file
+from tuopin.services.plans import evidence, ledger
+from tuopin.services.plans import household_plans as plans
+from tuopin.services.plans.store import current_plan_id
+from tuopin.services.registry.households import StaleVersion
 from tuopin.standards.loader import load
 from tuopin.storage.db import make_engine, session_factory
 from tuopin.storage.models import (
@@ -31,7 +35,6 @@ from tuopin.storage.models import (
     UserRecord,
     table_of,
 )
-from tuopin.storage.scope import EVERYTHING, Scope
 
 PG_SERVER = os.environ.get("TUOPIN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 SKIP_PG = os.environ.get("TUOPIN_TEST_SKIP_PG") == "1"

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from tuopin.services.login_throttle import LoginLimiter, TooManyAttempts
+from tuopin.services.access.throttle import LoginLimiter, TooManyAttempts
 from tuopin.storage.db import session_factory
 from tuopin.storage.models import LoginFailureRecord
 

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from factories import COUNTY, OTHER_VILLAGE, VILLAGE, registry_files
 from tuopin.domain.errors import NotFound, PermissionDenied
+from tuopin.domain.scope import Scope
 from tuopin.io.schema import Kind
-from tuopin.services import lookup
-from tuopin.services.imports import import_file
-from tuopin.services.users import Access
+from tuopin.services.access.users import Access
+from tuopin.services.imports.files import import_file
+from tuopin.services.registry import lookup
 from tuopin.storage.db import make_engine, session_factory
-from tuopin.storage.scope import Scope
 
 H1, H2, H3 = (f"{VILLAGE}{i:04d}" for i in (1, 2, 3))
 

@@ -14,9 +14,13 @@ from sqlalchemy.orm import Session
 from factories import person_id
 from tuopin.domain.enums import MonitoringState, ShockKind
 from tuopin.domain.errors import ValidationFailed
+from tuopin.domain.scope import EVERYTHING
 from tuopin.i18n import gettext, translate
-from tuopin.services import assessments, audit, monitor_clearance, monitoring
-from tuopin.services.households import StaleVersion
+from tuopin.services import audit
+from tuopin.services.assessment import runs as assessments
+from tuopin.services.monitoring import cases as monitoring
+from tuopin.services.monitoring import clearance as monitor_clearance
+from tuopin.services.registry.households import StaleVersion
 from tuopin.standards.loader import load
 from tuopin.storage.db import session_factory
 from tuopin.storage.models import (
@@ -29,7 +33,6 @@ from tuopin.storage.models import (
     ShockEventRecord,
     SurveyRecord,
 )
-from tuopin.storage.scope import EVERYTHING
 
 VILLAGE = "621121001001"
 REGIONS = [("620000000000", "甘肃省", 1, None), ("621100000000", "定西市", 2, "620000000000"),

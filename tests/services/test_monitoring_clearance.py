@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from factories import person_id
 from tuopin.domain.errors import ValidationFailed
-from tuopin.services import audit, monitor_clearance
+from tuopin.domain.scope import EVERYTHING
+from tuopin.services import audit
+from tuopin.services.monitoring import clearance as monitor_clearance
 from tuopin.standards.loader import load
 from tuopin.storage.db import session_factory
 from tuopin.storage.models import (
@@ -25,7 +27,6 @@ from tuopin.storage.models import (
     PlanRecord,
     RegionRecord,
 )
-from tuopin.storage.scope import EVERYTHING
 
 VILLAGE = "621121001001"
 REGIONS = [("620000000000", "甘肃省", 1, None), ("621100000000", "定西市", 2, "620000000000"),

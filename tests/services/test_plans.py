@@ -19,16 +19,20 @@ from tuopin.domain.enums import MeasureKind
 from tuopin.domain.errors import NotFound
 from tuopin.domain.ledger import RuleBroken
 from tuopin.domain.measures import entry, for_indicator
+from tuopin.domain.scope import EVERYTHING, Scope
 from tuopin.io.schema import Kind
-from tuopin.services import assessments, audit, ledger, plan_revisions, plans
-from tuopin.services.households import StaleVersion
-from tuopin.services.imports import import_file
-from tuopin.services.plan_revisions import add_measure
-from tuopin.services.plan_store import current_plan_id
+from tuopin.services import audit
+from tuopin.services.assessment import runs as assessments
+from tuopin.services.imports.files import import_file
+from tuopin.services.plans import household_plans as plans
+from tuopin.services.plans import ledger
+from tuopin.services.plans import revisions as plan_revisions
+from tuopin.services.plans.revisions import add_measure
+from tuopin.services.plans.store import current_plan_id
+from tuopin.services.registry.households import StaleVersion
 from tuopin.standards.loader import load
 from tuopin.storage.db import make_engine, session_factory
 from tuopin.storage.models import AuditEventRecord, HouseholdRecord, PlanRecord
-from tuopin.storage.scope import EVERYTHING, Scope
 
 PG_SERVER = os.environ.get("TUOPIN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 SKIP_PG = os.environ.get("TUOPIN_TEST_SKIP_PG") == "1"

@@ -13,14 +13,15 @@ from sqlalchemy.orm import Session
 
 from factories import OTHER_VILLAGE, VILLAGE, households, person_id, registry_files
 from tuopin.domain.errors import NotFound, PermissionDenied, ValidationFailed
+from tuopin.domain.scope import EVERYTHING, Scope
 from tuopin.io.cells import as_text
 from tuopin.io.schema import Kind
-from tuopin.services import audit, registration
-from tuopin.services.households import StaleVersion
-from tuopin.services.imports import import_file
+from tuopin.services import audit
+from tuopin.services.imports.files import import_file
+from tuopin.services.registry import registration
+from tuopin.services.registry.households import StaleVersion
 from tuopin.storage.db import session_factory
 from tuopin.storage.models import HouseholdRecord, MemberRecord, SurveyRecord
-from tuopin.storage.scope import EVERYTHING, Scope
 
 TODAY = date(2026, 11, 29)
 NUMBER = str(households(1)[0]["number"])

@@ -17,8 +17,8 @@ from factories import COUNTY, OTHER_VILLAGE, VILLAGE, registry_files
 from tuopin.domain.enums import Role
 from tuopin.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from tuopin.io.schema import Kind
-from tuopin.services import users
-from tuopin.services.imports import import_file
+from tuopin.services.access import users
+from tuopin.services.imports.files import import_file
 from tuopin.storage.db import session_factory
 from tuopin.storage.models import AuditEventRecord, RegionRecord
 

@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 from factories import COUNTY, OTHER_VILLAGE, VILLAGE, registry_files
 from tuopin.domain.enums import Role
 from tuopin.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from tuopin.domain.scope import Scope
 from tuopin.io.schema import Kind
-from tuopin.services import audit, demo_accounts, users
-from tuopin.services.imports import import_file
+from tuopin.services import audit
+from tuopin.services.access import demo_accounts, users
+from tuopin.services.imports.files import import_file
 from tuopin.storage.db import session_factory
 from tuopin.storage.models import AuditEventRecord, UserRecord
-from tuopin.storage.scope import Scope
 
 CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 PASSWORD = "a long enough password"

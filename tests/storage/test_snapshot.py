@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, select, text, update
 
 from tuopin.domain.errors import NotFound, ValidationFailed
-from tuopin.services.synth_load import load_synthetic
+from tuopin.services.imports.synthetic import load_synthetic
 from tuopin.storage import snapshot
 from tuopin.storage.models import MemberRecord
 from tuopin.storage.snapshot import (

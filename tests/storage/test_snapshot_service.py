@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Engine
 
 from tuopin.domain.errors import ConfigurationError, NotFound
-from tuopin.services import snapshots
-from tuopin.services.synth_load import load_synthetic
+from tuopin.services.assessment import snapshots
+from tuopin.services.imports.synthetic import load_synthetic
 from tuopin.storage.db import make_engine
 from tuopin.storage.snapshot import MANIFEST
 from tuopin.synth.config import SynthConfig

@@ -11,8 +11,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from playwright.sync_api import expect
 
-from tuopin.services import assessments, users
-from tuopin.services.imports import import_file
+from tuopin.services.access import users
+from tuopin.services.assessment import runs as assessments
+from tuopin.services.imports.files import import_file
 from tuopin.standards.loader import load
 from tuopin.storage import migrate
 from tuopin.storage.db import make_engine, session_factory

@@ -13,7 +13,7 @@ from httpx2 import Response
 from sqlalchemy import select
 
 from tuopin.i18n import gettext
-from tuopin.services import users
+from tuopin.services.access import users
 from tuopin.storage.models import AuditEventRecord
 from web.personas import MINE, PASSWORD, csrf_of, log_in
 

@@ -17,8 +17,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tuopin.domain.enums import MonitoringState, ShockKind
+from tuopin.domain.scope import EVERYTHING
 from tuopin.i18n import gettext, translate
-from tuopin.services import exits, monitoring
+from tuopin.services.exits import household_exits as exits
+from tuopin.services.monitoring import cases as monitoring
 from tuopin.standards.loader import load
 from tuopin.storage.models import (
     AssessmentResultRecord,
@@ -30,7 +32,6 @@ from tuopin.storage.models import (
     MonitoringCaseRecord,
     PlanRecord,
 )
-from tuopin.storage.scope import EVERYTHING
 from tuopin.web.app import create_app
 from web.personas import CHEAP, MINE, TODAY_, csrf_of, settings_for
 from web.test_access import expect

@@ -14,11 +14,11 @@ from httpx2 import Response
 from sqlalchemy import select
 
 from tuopin.domain.enums import MeasureStatus
+from tuopin.domain.scope import Scope
 from tuopin.i18n import gettext, translate
-from tuopin.services import plans
+from tuopin.services.plans import household_plans as plans
 from tuopin.storage.db import make_engine, session_factory
 from tuopin.storage.models import EvidenceRecord, MeasureRecord
-from tuopin.storage.scope import Scope
 from tuopin.web.app import create_app
 from web.personas import CHEAP, MINE, TODAY_, csrf_of, settings_for
 

@@ -10,10 +10,11 @@ import typer
 
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render, render_mapping, to_json, write_rows
-from tuopin.services import assessment_diff, assessments
+from tuopin.domain.scope import Scope
+from tuopin.services.assessment import diff as assessment_diff
+from tuopin.services.assessment import runs as assessments
 from tuopin.standards.loader import shipped
 from tuopin.storage.models import AssessmentRunRecord
-from tuopin.storage.scope import Scope
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Also write the rows to CSV/XLSX.")]

@@ -11,12 +11,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render, render_mapping, to_json
+from tuopin.domain.scope import Scope
 from tuopin.io import report, template, writers
 from tuopin.io.problems import as_rows
 from tuopin.io.readers import read_file
 from tuopin.io.schema import Kind
-from tuopin.services import exports, imports, synth_load
-from tuopin.storage.scope import Scope
+from tuopin.services.imports import files as imports
+from tuopin.services.imports import synthetic as synth_load
+from tuopin.services.registry import exports
 from tuopin.synth.config import SynthConfig
 from tuopin.synth.generate import generate
 

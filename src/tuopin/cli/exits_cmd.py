@@ -12,8 +12,11 @@ from rich.console import Console
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render, render_mapping, to_json, write_rows
 from tuopin.domain.enums import ExitState, MonitoringState, ShockKind
-from tuopin.services import exit_checks, exits, monitor_clearance, monitoring
-from tuopin.storage.scope import Scope
+from tuopin.domain.scope import Scope
+from tuopin.services.exits import area_exits as exit_checks
+from tuopin.services.exits import household_exits as exits
+from tuopin.services.monitoring import cases as monitoring
+from tuopin.services.monitoring import clearance as monitor_clearance
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
 AsOfOpt = Annotated[datetime | None, typer.Option(

@@ -14,11 +14,13 @@ from sqlalchemy.orm import Session
 
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render, render_mapping, to_json, write_rows
-from tuopin.services import accountability as accountability_service
-from tuopin.services import evidence, ledger, plan_revisions, plans
-from tuopin.services.plan_store import current_plan_id
+from tuopin.domain.scope import Scope
+from tuopin.services.plans import accountability as accountability_service
+from tuopin.services.plans import evidence, ledger
+from tuopin.services.plans import household_plans as plans
+from tuopin.services.plans import revisions as plan_revisions
+from tuopin.services.plans.store import current_plan_id
 from tuopin.storage.models import MeasureRecord
-from tuopin.storage.scope import Scope
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Also write the rows to CSV/XLSX.")]

@@ -10,9 +10,9 @@ from rich.tree import Tree
 
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render, render_mapping
-from tuopin.services import registry
+from tuopin.domain.scope import Scope
+from tuopin.services.registry import queries as registry
 from tuopin.storage import migrate
-from tuopin.storage.scope import Scope
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
 RegionOpt = Annotated[str | None, typer.Option("--region", help="Limit to this region code.")]

@@ -15,8 +15,8 @@ from tuopin.analytics.mpi import MpiResult
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render, render_mapping, to_json, write_rows
 from tuopin.domain.errors import ValidationFailed
-from tuopin.services import reports
-from tuopin.storage.scope import Scope
+from tuopin.domain.scope import Scope
+from tuopin.services.reports import incidence as reports
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Also write the rows to CSV/XLSX.")]
@@ -161,7 +161,7 @@ def snapshot_command(
     out: Annotated[Path, typer.Option("--out", help="The directory to write.")],
 ) -> None:
     """Write the registry as Parquet partitioned by county (for --engine duckdb|spark)."""
-    from tuopin.services.snapshots import take_snapshot
+    from tuopin.services.assessment.snapshots import take_snapshot
 
     manifest = take_snapshot(context.get(ctx).ready_engine(), out_dir=out,
                              taken_at=datetime.now(UTC))

@@ -15,8 +15,8 @@ from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render
 from tuopin.domain.enums import Role
 from tuopin.domain.errors import ValidationFailed
-from tuopin.services import demo_accounts, users
-from tuopin.storage.scope import Scope
+from tuopin.domain.scope import Scope
+from tuopin.services.access import demo_accounts, users
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
 UserArg = Annotated[str, typer.Argument(help="The username.")]

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, and_, case, func, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
+from tuopin.domain.scope import Scope
 from tuopin.storage.models import (
     HelperAssignmentRecord,
     HelperRecord,
@@ -16,7 +17,7 @@ from tuopin.storage.models import (
     RegionRecord,
     SurveyRecord,
 )
-from tuopin.storage.scope import Scope
+from tuopin.storage.scope import in_households, in_region
 
 H, M, R, S = HouseholdRecord, MemberRecord, RegionRecord, SurveyRecord
 
@@ -33,7 +34,7 @@ class RegistryRepository:
         return self.db.connection()
 
     def households_in_scope(self) -> Select:
-        return select(H).where(self.scope.clause(H.village_code))
+        return select(H).where(in_region(self.scope, H.village_code))
 
     def household(self, number: str) -> HouseholdRecord | None:
         """One household with members and surveys loaded, or None outside the scope."""
@@ -54,8 +55,8 @@ class RegistryRepository:
         # and the statement's text is the same for every search (a list of ids in IN (...)
         # made a new statement, compiled and planned again, for each count of matches).
         by_number = (select(H.id).where(H.number.startswith(term, autoescape=True))
-                     .where(self.scope.clause(H.village_code),
-                            self.scope.households_clause(H.number))
+                     .where(in_region(self.scope, H.village_code),
+                            in_households(self.scope, H.number))
                      .order_by(H.number).limit(limit).subquery())
         ids: Any = select(by_number.c.id)
         if term:
@@ -65,7 +66,7 @@ class RegistryRepository:
             number = select(H.number).where(H.id == M.household_id).scalar_subquery()
             by_member = (select(M.household_id).where(
                 or_(M.id_number == term.upper(), M.name.startswith(term, autoescape=True)),
-                self.scope.clause(village), self.scope.households_clause(number))
+                in_region(self.scope, village), in_households(self.scope, number))
                 .limit(limit).subquery())
             ids = union(ids, select(by_member.c.household_id))
         head = (select(M.name).where(M.household_id == H.id, M.relation == "head")
@@ -74,17 +75,17 @@ class RegistryRepository:
             select(H.number, H.village_code, H.status, head.label("head_name"),
                    R.name.label("village_name"))
             .outerjoin(R, R.code == H.village_code)
-            .where(H.id.in_(ids), self.scope.clause(H.village_code),
-                   self.scope.households_clause(H.number))
+            .where(H.id.in_(ids), in_region(self.scope, H.village_code),
+                   in_households(self.scope, H.number))
             .order_by(H.number).limit(limit)
         )
         return self.conn.execute(query).all()
 
     def regions(self, root: str | None, depth: int) -> Sequence[Any]:
         """Regions under ``root`` (or the scope) down to ``depth`` levels."""
-        clause = self.scope.clause(R.code)
+        clause = in_region(self.scope, R.code)
         if root:
-            clause = and_(clause, Scope(root).clause(R.code))
+            clause = and_(clause, in_region(Scope(root), R.code))
         return self.conn.execute(select(R).where(clause).order_by(R.code)).all()
 
     def village_counts(self) -> Sequence[Any]:
@@ -104,14 +105,14 @@ class RegistryRepository:
                 func.sum(case((H.status == "monitored", 1), else_=0)).label("monitored"),
             )
             .outerjoin(members, members.c.household_id == H.id)
-            .where(self.scope.clause(H.village_code))
+            .where(in_region(self.scope, H.village_code))
             .group_by(H.village_code)
         )
         return self.conn.execute(query).all()
 
     def status_counts(self) -> dict[str, int]:
         """Households per status in the scope (one grouped pass over households only)."""
-        query = (select(H.status, func.count(H.id)).where(self.scope.clause(H.village_code))
+        query = (select(H.status, func.count(H.id)).where(in_region(self.scope, H.village_code))
                  .group_by(H.status))
         return {status: int(count) for status, count in self.conn.execute(query).all()}
 
@@ -119,8 +120,8 @@ class RegistryRepository:
         """One household, its members and its surveys as plain rows (no ORM objects: the
         household page reads them on every request), or None outside the scope."""
         home = self.conn.execute(select(H.__table__).where(
-            H.number == number, self.scope.clause(H.village_code),
-            self.scope.households_clause(H.number))).first()
+            H.number == number, in_region(self.scope, H.village_code),
+            in_households(self.scope, H.number))).first()
         if home is None:
             return None
         members = self.conn.execute(select(M.__table__).where(M.household_id == home.id)
@@ -141,16 +142,17 @@ class RegistryRepository:
     def helper_count(self) -> int:
         """Helpers with at least one household in the scope."""
         query = select(func.count(func.distinct(HelperAssignmentRecord.helper_id))).join(
-            H, H.id == HelperAssignmentRecord.household_id).where(self.scope.clause(H.village_code))
+            H, H.id == HelperAssignmentRecord.household_id).where(
+            in_region(self.scope, H.village_code))
         return int(self.conn.execute(query).scalar_one())
 
     def counts(self) -> dict[str, int]:
         """Totals of the registry inside the scope."""
-        in_scope = self.scope.clause(H.village_code)
+        in_scope = in_region(self.scope, H.village_code)
         households = select(func.count(H.id)).where(in_scope)
         members = select(func.count(M.id)).join(H, H.id == M.household_id).where(in_scope)
         surveys = select(func.count(S.id)).join(H, H.id == S.household_id).where(in_scope)
-        regions = select(func.count()).select_from(R).where(self.scope.clause(R.code))
+        regions = select(func.count()).select_from(R).where(in_region(self.scope, R.code))
         return {
             "regions": self.conn.execute(regions).scalar_one(),
             "households": self.conn.execute(households).scalar_one(),

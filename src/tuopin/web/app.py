@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from tuopin.config import Settings
-from tuopin.services.login_throttle import LoginLimiter
+from tuopin.services.access.throttle import LoginLimiter
 from tuopin.storage.db import make_engine, readonly, session_factory
 from tuopin.web import csrf, errors
 from tuopin.web.bodylimit import BodyLimit

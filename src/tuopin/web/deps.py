@@ -25,8 +25,8 @@ from starlette.requests import HTTPConnection
 from tuopin.domain.enums import Role
 from tuopin.domain.errors import PermissionDenied
 from tuopin.i18n import N_, normalize_lang
-from tuopin.services import users
-from tuopin.services.users import Access, User
+from tuopin.services.access import users
+from tuopin.services.access.users import Access, User
 from tuopin.web.csrf import SAFE_METHODS
 from tuopin.web.state import WebState, state_of
 

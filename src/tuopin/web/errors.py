@@ -18,8 +18,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tuopin.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tuopin.i18n import N_, gettext, translate
 from tuopin.io.problems import Problem
-from tuopin.services.households import StaleVersion
-from tuopin.services.login_throttle import TooManyAttempts
+from tuopin.services.access.throttle import TooManyAttempts
+from tuopin.services.registry.households import StaleVersion
 from tuopin.web.deps import LoginRequired, lang_of
 from tuopin.web.state import state_of
 

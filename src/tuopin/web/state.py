@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
 from tuopin.config import Settings
-from tuopin.services.login_throttle import LoginLimiter
+from tuopin.services.access.throttle import LoginLimiter
 from tuopin.web.ttlcache import TTLCache
 
 

@@ -19,8 +19,8 @@ from tuopin.domain.enums import Role
 from tuopin.domain.errors import ValidationFailed
 from tuopin.i18n import N_
 from tuopin.io.problems import Problem
-from tuopin.services import users
-from tuopin.services.users import User
+from tuopin.services.access import users
+from tuopin.services.access.users import User
 from tuopin.web.deps import SessionDep, StateDep, require
 from tuopin.web.routes.households import PostedForm
 

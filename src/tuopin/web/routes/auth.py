@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tuopin.i18n import normalize_lang
-from tuopin.services import users
+from tuopin.services.access import users
 from tuopin.web import csrf
 from tuopin.web.deps import (
     SESSION_LANG,

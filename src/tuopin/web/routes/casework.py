@@ -31,11 +31,15 @@ from tuopin.domain.enums import (
     Titled,
 )
 from tuopin.domain.errors import NotFound, PermissionDenied, RuleBroken, ValidationFailed
+from tuopin.domain.scope import Scope
 from tuopin.i18n import N_, gettext, translate
 from tuopin.io.problems import Problem
-from tuopin.services import exits, lookup, monitor_clearance, monitoring, users
-from tuopin.services.users import Access, User
-from tuopin.storage.scope import Scope
+from tuopin.services.access import users
+from tuopin.services.access.users import Access, User
+from tuopin.services.exits import household_exits as exits
+from tuopin.services.monitoring import cases as monitoring
+from tuopin.services.monitoring import clearance as monitor_clearance
+from tuopin.services.registry import lookup
 from tuopin.web.deps import (
     AccessDep,
     CurrentUser,

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from tuopin.i18n import translate
-from tuopin.services import dashboard, registry
-from tuopin.services.dashboard import Dashboard
+from tuopin.services.registry import queries as registry
+from tuopin.services.reports import dashboard
+from tuopin.services.reports.dashboard import Dashboard
 from tuopin.web.charts import households_by_status
 from tuopin.web.deps import AccessDep, LangDep, SessionDep, StateDep, TodayDep
 

@@ -9,7 +9,10 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from tuopin.i18n import N_
-from tuopin.services import household_history, households, lookup, registry, users
+from tuopin.services.access import users
+from tuopin.services.registry import history as household_history
+from tuopin.services.registry import households, lookup
+from tuopin.services.registry import queries as registry
 from tuopin.web.deps import (
     AccessDep,
     CurrentUser,

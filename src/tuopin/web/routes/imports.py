@@ -19,10 +19,10 @@ from tuopin.domain.errors import NotFound
 from tuopin.i18n import N_, gettext
 from tuopin.io.problems import Problem, as_rows
 from tuopin.io.schema import Kind
-from tuopin.services import uploads
-from tuopin.services.imports import ImportResult
-from tuopin.services.uploads import Importer
-from tuopin.services.users import User
+from tuopin.services.access.users import User
+from tuopin.services.imports import uploads
+from tuopin.services.imports.files import ImportResult
+from tuopin.services.imports.uploads import Importer
 from tuopin.web.deps import AccessDep, Editor, LangDep, SessionDep, StateDep, TodayDep
 
 router = APIRouter(prefix="/import")

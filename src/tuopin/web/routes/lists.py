@@ -23,8 +23,10 @@ from tuopin.domain.enums import ExitState, MonitoringState, Role, Titled
 from tuopin.domain.errors import NotFound, ValidationFailed
 from tuopin.i18n import N_, translate
 from tuopin.io.writers import write_table
-from tuopin.services import accountability, exits, monitoring
-from tuopin.services.users import Access, User
+from tuopin.services.access.users import Access, User
+from tuopin.services.exits import household_exits as exits
+from tuopin.services.monitoring import cases as monitoring
+from tuopin.services.plans import accountability
 from tuopin.web.deps import AccessDep, LangDep, SessionDep, StateDep, TodayDep, require
 
 router = APIRouter(prefix="/lists")

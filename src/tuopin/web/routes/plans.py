@@ -26,8 +26,12 @@ from tuopin.domain.errors import NotFound, ValidationFailed
 from tuopin.domain.ledger import RuleBroken
 from tuopin.i18n import N_, translate
 from tuopin.io.problems import Problem
-from tuopin.services import evidence, exits, ledger, plan_revisions, plans, users
-from tuopin.services.users import Access, User
+from tuopin.services.access import users
+from tuopin.services.access.users import Access, User
+from tuopin.services.exits import household_exits as exits
+from tuopin.services.plans import evidence, ledger
+from tuopin.services.plans import household_plans as plans
+from tuopin.services.plans import revisions as plan_revisions
 from tuopin.web.deps import (
     AccessDep,
     CurrentUser,

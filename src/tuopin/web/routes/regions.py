@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from tuopin.services import lookup
+from tuopin.services.registry import lookup
 from tuopin.web.deps import AccessDep, SessionDep, StateDep
 
 router = APIRouter()

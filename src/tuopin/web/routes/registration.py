@@ -11,8 +11,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tuopin.i18n import N_
-from tuopin.services import registration
-from tuopin.services.users import User
+from tuopin.services.access.users import User
+from tuopin.services.registry import registration
 from tuopin.web.deps import AccessDep, Editor, SessionDep, StateDep, TodayDep
 from tuopin.web.registration_forms import HouseholdNew, MemberForm, SurveyForm
 from tuopin.web.routes.households import PostedForm

@@ -1,0 +1,1 @@
+"""Who may do what: principals, the policy, accounts, sessions, throttles and masking."""

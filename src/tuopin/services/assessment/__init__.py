@@ -1,0 +1,1 @@
+"""Assessment runs: computing, recording and comparing them; snapshots for the engines."""

@@ -1,0 +1,294 @@
+"""Assessment runs: compute with the chosen engine, record the run and its results for good.
+
+A run records the standard's name, version, hash and full text, the year, when the data were
+read, the engine, counts and timings; results hold one row per surveyed household with the
+facts for its explanations. Runs are never updated: every later decision (plans, exits,
+monitoring) names the run it used.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Engine, func, select
+
+from tuopin.domain.errors import NotFound, ValidationFailed
+from tuopin.domain.scope import Scope
+from tuopin.services import audit
+from tuopin.standards.explain import explain_all, parse_members
+from tuopin.standards.loader import load, loads
+from tuopin.standards.model import Standard
+from tuopin.storage import bulk, rollups
+from tuopin.storage.db import is_sqlite
+from tuopin.storage.models import AssessmentResultRecord, AssessmentRunRecord, HouseholdRecord
+from tuopin.storage.scope import in_region
+
+ENGINES = ("auto", "db", "duckdb", "spark")
+# Measured (STACK.md, bench): Ibis on SQLite is ~18x slower than DuckDB; past this many
+# households a fresh Parquet snapshot + DuckDB wins even counting the snapshot itself.
+AUTO_DUCKDB_HOUSEHOLDS = 20_000
+
+
+@dataclass(frozen=True)
+class Computed:
+    standard: Standard
+    year: int
+    engine: str
+    snapshot_at: str
+    results: pa.Table
+    timings: dict[str, float]
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def choose_engine(engine: Engine, requested: str) -> str:
+    """``auto``: the store itself when small or PostgreSQL, DuckDB over a snapshot when not."""
+    if requested not in ENGINES:
+        raise ValidationFailed(f"unknown engine {requested!r}; use one of {', '.join(ENGINES)}")
+    if requested != "auto":
+        return requested
+    if not is_sqlite(str(engine.url)):
+        return "db"
+    with engine.connect() as conn:
+        households = conn.execute(select(func.count()).select_from(HouseholdRecord)).scalar_one()
+    return "duckdb" if households > AUTO_DUCKDB_HOUSEHOLDS else "db"
+
+
+@contextmanager
+def _registry(engine: Engine, name: str, snapshot: Path | None,
+              master: str | None) -> Iterator[tuple[Any, str]]:
+    # Ibis, DuckDB and pyarrow.dataset take seconds to import: only computing needs them
+    # (not the web, nor the commands that read stored runs).
+    from tuopin.analytics import backends
+    from tuopin.storage.snapshot import write_snapshot
+
+    url = engine.url.render_as_string(hide_password=False)
+    if name == "db":
+        registry = backends.open_store(url)
+        taken = _now()
+        try:
+            yield registry, taken
+        finally:
+            backends.close(registry)
+        return
+    with tempfile.TemporaryDirectory(prefix="tuopin-snapshot-") as scratch:
+        folder = snapshot
+        if folder is None:
+            folder = Path(scratch) / "snapshot"
+            write_snapshot(url, folder, taken_at=datetime.now(UTC))
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        registry = backends.open_snapshot(folder, engine=name, master=master)
+        try:
+            yield registry, str(manifest.get("taken_at", _now()))
+        finally:
+            backends.close(registry)
+
+
+def compute(engine: Engine, *, standard: Standard, year: int, engine_name: str = "auto",
+            snapshot: Path | None = None, master: str | None = None,
+            scope: Scope | None = None) -> Computed:
+    """Assess every surveyed household of ``year`` (in ``scope``) without storing anything."""
+    if not standard.years[0] <= year <= standard.years[1]:
+        raise ValidationFailed(f"{standard.name} is valid for {standard.years[0]}-"
+                               f"{standard.years[1]}, not {year}")
+    chosen = choose_engine(engine, engine_name)
+    from tuopin.analytics.assess import Plan, run_query
+
+    plan = Plan(standard, year, standard.income_line(year).amount)
+    started = time.perf_counter()
+    with _registry(engine, chosen, snapshot, master) as (registry, taken):
+        opened = time.perf_counter()
+        results = run_query(registry, plan, scope_prefix=(scope or Scope()).prefix)
+    done = time.perf_counter()
+    return Computed(standard, year, chosen, taken, results,
+                    {"open": round(opened - started, 3), "query": round(done - opened, 3)})
+
+
+def _facts(results: pa.Table, standard: Standard) -> list[str | None]:
+    """The JSON facts of each household's deprived indicators (None when it has none)."""
+    from tuopin.analytics.assess import placeholders
+
+    wanted = placeholders(standard)
+    rows = results.to_pylist()
+    facts: list[str | None] = []
+    for row in rows:
+        item: dict[str, Any] = {}
+        for indicator in standard.indicators:
+            if not row[f"d_{indicator.id}"]:
+                continue
+            entry: dict[str, Any] = {}
+            if f"m_{indicator.id}" in row:
+                entry["members"] = parse_members(row[f"m_{indicator.id}"])
+            values = {p: row[f"v_{p.replace('.', '__')}"] for p in wanted[indicator.id]}
+            if values:
+                entry["values"] = values
+            item[indicator.id] = entry
+        facts.append(json.dumps(item, ensure_ascii=False, sort_keys=True) if item else None)
+    return facts
+
+
+def _joined(results: pa.Table, prefix: str, ids: list[str]) -> pa.Array:
+    """';'-joined ids of the flags that are true, per row."""
+    columns = [results.column(f"{prefix}{i}").to_pylist() for i in ids]
+    return pa.array([";".join(i for i, flag in zip(ids, flags, strict=True) if flag)
+                     for flags in zip(*columns, strict=True)] if ids else
+                    [""] * results.num_rows, type=pa.string())
+
+
+def result_rows(run_id: int, computed: Computed) -> pa.Table:
+    """The results as rows of ``assessment_result``."""
+    r, standard = computed.results, computed.standard
+    return pa.table({
+        "run_id": pa.array([run_id] * r.num_rows, pa.int64()),
+        "household_id": r.column("hid").cast(pa.int64()),
+        "household_number": r.column("number"),
+        "village_code": r.column("village_code"),
+        "members": r.column("members").cast(pa.int64()),
+        "income_per_capita": r.column("income_per_capita").cast(pa.float64()),
+        "score": r.column("score").cast(pa.float64()),
+        "poor": r.column("poor").cast(pa.bool_()),
+        "deprived": _joined(r, "d_", [i.id for i in standard.indicators]),
+        "categories": _joined(r, "c_", [c.id for c in standard.categories]),
+        "facts": pa.array(_facts(r, standard), pa.string()),
+    })
+
+
+def _counts(computed: Computed) -> dict[str, Any]:
+    r = computed.results
+    poor = r.column("poor")
+    members = r.column("members")
+    return {
+        "households": r.num_rows,
+        "members": int(pc.sum(members).as_py() or 0),
+        "poor_households": int(pc.sum(poor).as_py() or 0),
+        "poor_members": int(pc.sum(pc.if_else(poor, members, 0)).as_py() or 0),
+        "indicators": {i.id: int(pc.sum(r.column(f"d_{i.id}")).as_py() or 0)
+                       for i in computed.standard.indicators},
+        "categories": {c.id: int(pc.sum(r.column(f"c_{c.id}")).as_py() or 0)
+                       for c in computed.standard.categories},
+    }
+
+
+def record(engine: Engine, computed: Computed, *, actor: str,
+           scope: Scope | None = None, note: str | None = None) -> int:
+    """Store the run and its results in one transaction, audited; return the run id."""
+    counts = _counts(computed)
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        run = conn.execute(AssessmentRunRecord.__table__.insert().values(  # type: ignore[attr-defined]
+            standard_name=computed.standard.name, standard_version=computed.standard.version,
+            standard_hash=computed.standard.content_hash, standard_text=computed.standard.text,
+            year=computed.year, engine=computed.engine,
+            scope=(scope.region_code if scope else None), snapshot_at=computed.snapshot_at,
+            created_at=_now(), created_by=actor, households=counts["households"],
+            members=counts["members"], poor_households=counts["poor_households"],
+            poor_members=counts["poor_members"], counts=json.dumps(counts),
+            timings=json.dumps(computed.timings), note=note,
+        ).returning(AssessmentRunRecord.id)).scalar_one()
+        rows = result_rows(run, computed)
+        target = bulk.table_for("assessment_result", rows.schema)
+        bulk.load(conn, target, rows)
+        rollups.write(conn, run)
+        audit.record(conn, actor=actor, action="assess", entity="assessment_run",
+                     entity_id=str(run), after={
+                         "standard": computed.standard.name,
+                         "version": computed.standard.version,
+                         "hash": computed.standard.content_hash, "year": computed.year,
+                         "engine": computed.engine, "households": counts["households"],
+                         "poor_households": counts["poor_households"]})
+        stored = round(time.perf_counter() - started, 3)
+        conn.execute(AssessmentRunRecord.__table__.update()  # type: ignore[attr-defined]
+                     .where(AssessmentRunRecord.id == run)
+                     .values(timings=json.dumps({**computed.timings, "store": stored})))
+    return int(run)
+
+
+def standard_of(name_or_path: str) -> Standard:
+    return load(name_or_path)
+
+
+def run_standard(run: AssessmentRunRecord) -> Standard:
+    """The exact standard a run used, rebuilt from the text it stored."""
+    return _parsed(run.standard_text, f"run {run.id} ({run.standard_name})")
+
+
+@lru_cache(maxsize=32)
+def _parsed(text: str, source: str) -> Standard:
+    # Parsing takes ~25 ms and every household page needs it; a stored run never changes.
+    return loads(text, source=source)
+
+
+def get_run(conn_or_session: Any, run_id: int) -> AssessmentRunRecord:
+    run = conn_or_session.get(AssessmentRunRecord, run_id)
+    if run is None:
+        raise NotFound(f"assessment run {run_id} not found")
+    return run
+
+
+R = AssessmentResultRecord
+RUN = AssessmentRunRecord
+
+
+def _result_query(number: str, scope: Scope) -> Any:
+    """A household's results with their run's name, year and standard hash (not its text);
+    through the household's id, which results are indexed by (their number is not)."""
+    return (select(R, RUN.standard_name, RUN.year, RUN.standard_hash)
+            .join(HouseholdRecord, HouseholdRecord.id == R.household_id)
+            .join(RUN, RUN.id == R.run_id)
+            .where(HouseholdRecord.number == number, in_region(scope, R.village_code)))
+
+
+def _standard_by_hash(session: Any, run_id: int, content_hash: str) -> Standard:
+    """A run's standard, read and parsed only the first time its text (hash) is seen."""
+    parsed = _PARSED_BY_HASH.get(content_hash)
+    if parsed is None:
+        parsed = run_standard(get_run(session, run_id))
+        _PARSED_BY_HASH[content_hash] = parsed
+    return parsed
+
+
+_PARSED_BY_HASH: dict[str, Standard] = {}  # a few standards per process, each immutable
+
+
+def _explained(session: Any, found: Any, number: str, lang: str) -> dict[str, Any]:
+    row, name, year, content_hash = found
+    standard = _standard_by_hash(session, row.run_id, content_hash)
+    deprived = [d for d in row.deprived.split(";") if d]
+    return {
+        "run": row.run_id, "standard": name, "year": year,
+        "household": number, "poor": row.poor, "score": row.score,
+        "income_per_capita": row.income_per_capita,
+        "categories": [c for c in row.categories.split(";") if c],
+        "indicators": explain_all(standard, deprived, json.loads(row.facts or "{}"), lang),
+    }
+
+
+def household_result(session: Any, *, run_id: int, number: str, scope: Scope,
+                     lang: str = "zh") -> dict[str, Any]:
+    """One household's result in a run, with an explanation of every failed indicator."""
+    get_run(session, run_id)  # NotFound for a run that does not exist
+    found = session.execute(_result_query(number, scope).where(R.run_id == run_id)).first()
+    if found is None:
+        raise NotFound(f"household {number} has no result in run {run_id}")
+    return _explained(session, found, number, lang)
+
+
+def latest_household_result(session: Any, *, number: str, scope: Scope,
+                            lang: str = "zh") -> dict[str, Any] | None:
+    """The household's result in the newest run that has one, explained; None if none."""
+    found = session.execute(_result_query(number, scope).order_by(R.run_id.desc())
+                            .limit(1)).first()
+    return None if found is None else _explained(session, found, number, lang)

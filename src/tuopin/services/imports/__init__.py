@@ -1,0 +1,1 @@
+"""Importing registry files (CLI and web uploads) and loading the synthetic registry."""

@@ -1,0 +1,108 @@
+"""Evidence that a measure was delivered: photos and PDFs, stored once by SHA-256.
+
+Files live under ``data_dir/evidence/ab/abcdef….ext`` (the first two hex digits fan the
+directory out), so the same bytes uploaded twice occupy the disk once. The type is read from
+the file's first bytes: neither its name nor the type a browser declares is trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tuopin.domain import ledger
+from tuopin.domain.ledger import RuleBroken
+from tuopin.domain.scope import Scope
+from tuopin.i18n import N_
+from tuopin.services import audit
+from tuopin.services.plans.store import facts, measure_for_update
+from tuopin.storage.models import EvidenceRecord
+
+# content type -> file extension; what a photo from a phone or a scanned document may be
+ALLOWED = {
+    "image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp",
+    "application/pdf": ".pdf",
+}
+
+
+def sniff(data: bytes) -> str | None:
+    """The content type the file's magic bytes show, if it is one tuopin accepts."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    return None
+
+
+def path_of(data_dir: Path, sha256: str, content_type: str) -> Path:
+    """Where the bytes with this hash are kept."""
+    return data_dir / "evidence" / sha256[:2] / f"{sha256}{ALLOWED[content_type]}"
+
+
+def _write_once(path: Path, data: bytes) -> None:
+    if path.exists():
+        return  # same hash, same bytes: already stored
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # write then rename, so a crash never leaves a half file under the final name
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _check(data: bytes, filename: str, content_type: str | None, max_bytes: int) -> str:
+    if not data:
+        raise RuleBroken(N_("The file {name} is empty."), name=filename)
+    if len(data) > max_bytes:
+        raise RuleBroken(N_("The file {name} is {size} bytes; the largest accepted is "
+                            "{limit} bytes."), name=filename, size=len(data), limit=max_bytes)
+    sniffed = sniff(data)
+    if sniffed is None:
+        raise RuleBroken(N_("The file {name} ({declared}) is not a JPEG, PNG, GIF or WebP "
+                            "image or a PDF."), name=filename,
+                         declared=content_type or "unknown type")
+    return sniffed
+
+
+def store(db: Session, *, measure_id: int, filename: str, data: bytes,
+          content_type: str | None, actor: str, as_of: date, data_dir: Path, max_bytes: int,
+          scope: Scope) -> EvidenceRecord:
+    """Attach a file to a measure (once per measure and hash), recording who and when."""
+    measure = measure_for_update(db, measure_id=measure_id, scope=scope)
+    ledger.attach_evidence(facts(db, measure))
+    name = Path(filename).name[:255] or "evidence"
+    sniffed = _check(data, name, content_type, max_bytes)
+    sha = hashlib.sha256(data).hexdigest()
+    existing = db.scalars(select(EvidenceRecord).where(
+        EvidenceRecord.measure_id == measure_id, EvidenceRecord.sha256 == sha)).first()
+    if existing is not None:
+        return existing
+    # the file is written before the row commits; if the transaction rolls back, the file
+    # stays as an unreferenced blob that the next upload of the same bytes reuses
+    _write_once(path_of(data_dir, sha, sniffed), data)
+    record = EvidenceRecord(measure_id=measure_id, sha256=sha, filename=name,
+                            content_type=sniffed, size=len(data), uploaded_by=actor,
+                            uploaded_on=as_of)
+    db.add(record)
+    db.flush()
+    audit.record(db, actor=actor, action="evidence", entity="measure",
+                 entity_id=str(measure_id),
+                 after={"evidence": record.id, "sha256": sha, "filename": name,
+                        "content_type": sniffed, "size": len(data), "as_of": as_of})
+    return record

@@ -1,0 +1,77 @@
+"""Exporting the registry in the import format, so an export re-imports unchanged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from tuopin.domain import regions
+from tuopin.domain.scope import Scope
+from tuopin.io.schema import FieldType, Kind, fields
+from tuopin.storage.models import (
+    HelperAssignmentRecord,
+    HelperRecord,
+    HouseholdRecord,
+    MemberRecord,
+    RegionRecord,
+    SurveyRecord,
+)
+from tuopin.storage.scope import in_region
+
+H, M, R, S = HouseholdRecord, MemberRecord, RegionRecord, SurveyRecord
+
+ARROW_TYPES = {
+    FieldType.INTEGER: pa.int64(),
+    FieldType.DECIMAL: pa.float64(),
+    FieldType.BOOLEAN: pa.bool_(),
+    FieldType.DATE: pa.date32(),
+}
+
+
+def _query(kind: Kind, scope: Scope) -> Select:
+    names = [f.name for f in fields(kind)]
+    in_scope = in_region(scope, H.village_code)
+    if kind is Kind.REGIONS:
+        # the scope's ancestors too, so that the file re-imports into an empty store
+        above = regions.ancestors(scope.region_code) if scope.region_code else []
+        where = or_(in_region(scope, R.code), R.code.in_(above))
+        return select(R.code, R.name, R.western).where(where).order_by(R.level, R.code)
+    if kind is Kind.HOUSEHOLDS:
+        return select(*[H.__table__.c[n] for n in names]).where(in_scope).order_by(H.number)
+    if kind is Kind.MEMBERS:
+        columns = [H.number.label("household_number")] + [M.__table__.c[n] for n in names[1:]]
+        return (select(*columns).join(H, H.id == M.household_id).where(in_scope)
+                .order_by(H.number, M.id))
+    if kind is Kind.SURVEYS:
+        columns = [H.number.label("household_number")] + [S.__table__.c[n] for n in names[1:]]
+        return (select(*columns).join(H, H.id == S.household_id).where(in_scope)
+                .order_by(H.number, S.year))
+    A = HelperAssignmentRecord
+    return (
+        select(HelperRecord.number, HelperRecord.name, HelperRecord.unit, HelperRecord.post,
+               HelperRecord.phone, func.aggregate_strings(H.number, ";").label("households"),
+               func.min(A.start_date).label("start_date"))
+        .join(A, A.helper_id == HelperRecord.id).join(H, H.id == A.household_id)
+        .where(in_scope)
+        .group_by(HelperRecord.id, HelperRecord.number, HelperRecord.name, HelperRecord.unit,
+                  HelperRecord.post, HelperRecord.phone)
+        .order_by(HelperRecord.number)
+    )
+
+
+def export_table(db: Session, *, kind: Kind, scope: Scope) -> pa.Table:
+    """The records of ``kind`` inside ``scope`` as an Arrow table with the import columns."""
+    rows = db.execute(_query(kind, scope)).all()
+    columns: dict[str, list[Any]] = {f.name: [] for f in fields(kind)}
+    for row in rows:
+        for name, value in zip(columns, row, strict=True):
+            columns[name].append(value)
+    if kind is Kind.HELPERS:  # a stable order inside the list cell
+        columns["households"] = [";".join(sorted(v.split(";"))) if v else v
+                                 for v in columns["households"]]
+    arrays = {f.name: pa.array(columns[f.name], type=ARROW_TYPES.get(f.type, pa.string()))
+              for f in fields(kind)}
+    return pa.table(arrays)

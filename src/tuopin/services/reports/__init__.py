@@ -1,0 +1,1 @@
+"""Reports: incidence and MPI by region, and the dashboard's figures."""

@@ -1,0 +1,175 @@
+"""Measures of poverty from a stored run: incidence by level, the Alkire-Foster set by group.
+
+Results carry each household's village code and its living members, so incidence at any
+level is a sum over villages whose code starts with the region's prefix; the MPI treats the
+household as the unit of identification and weights it by its members (every member shares
+the household's profile, MPI.md §3).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tuopin.analytics.mpi import MpiResult, af_measures, mpi_from_table, read_table
+from tuopin.domain.enums import RegionLevel
+from tuopin.domain.errors import ValidationFailed
+from tuopin.domain.scope import Scope
+from tuopin.services.assessment.runs import get_run, run_standard
+from tuopin.storage.models import (
+    AssessmentResultRecord,
+    HouseholdRecord,
+    MemberRecord,
+    RegionRecord,
+)
+from tuopin.storage.scope import in_region
+
+LEVELS = {level.title: level for level in RegionLevel}
+HOUSEHOLD_GROUPS = ("status", "head_sex")
+PERSON_GROUPS = ("sex", "age_group")
+AGE_GROUPS = ((0, 5, "0-5"), (6, 15, "6-15"), (16, 59, "16-59"), (60, 200, "60+"))
+
+
+def _results(session: Session, run_id: int, scope: Scope) -> pa.Table:
+    r = AssessmentResultRecord
+    rows = session.execute(select(r.household_id, r.village_code, r.members, r.poor,
+                                  r.deprived, r.score)
+                           .where(r.run_id == run_id, in_region(scope, r.village_code))).all()
+    names = ["household_id", "village_code", "members", "poor", "deprived", "score"]
+    types = [pa.int64(), pa.string(), pa.int64(), pa.bool_(), pa.string(), pa.float64()]
+    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    return pa.table({n: pa.array(c, t) for n, c, t in zip(names, columns, types, strict=True)})
+
+
+def incidence(session: Session, *, run_id: int, level: str, scope: Scope) -> list[dict[str, Any]]:
+    """Poor people ÷ people and poor households ÷ households for every region of ``level``."""
+    if level not in LEVELS:
+        raise ValidationFailed(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
+    get_run(session, run_id)
+    digits = LEVELS[level].digits
+    results = _results(session, run_id, scope)
+    keyed = results.append_column("region", pc.utf8_slice_codeunits(
+        results.column("village_code"), 0, digits))
+    poor_members = pc.if_else(keyed.column("poor"), keyed.column("members"), 0)
+    keyed = keyed.append_column("poor_members", poor_members)
+    keyed = keyed.append_column("poor_int", pc.cast(keyed.column("poor"), pa.int64()))
+    grouped = keyed.group_by("region").aggregate([
+        ("household_id", "count"), ("poor_int", "sum"), ("members", "sum"),
+        ("poor_members", "sum")]).sort_by("region")
+    names = dict(session.execute(select(RegionRecord.code, RegionRecord.name).where(
+        RegionRecord.level == int(LEVELS[level]))).all())
+    rows = []
+    for g in grouped.to_pylist():
+        code = g["region"].ljust(12, "0")
+        households, poor = g["household_id_count"], g["poor_int_sum"] or 0
+        people, poor_people = g["members_sum"] or 0, g["poor_members_sum"] or 0
+        rows.append({"code": code, "name": names.get(code, ""), "households": households,
+                     "poor_households": poor, "people": people, "poor_people": poor_people,
+                     "incidence": poor_people / people if people else None,
+                     "household_incidence": poor / households if households else None})
+    return rows
+
+
+def total(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The sum of incidence rows (the scope as a whole)."""
+    sums = {k: sum(r[k] for r in rows) for k in ("households", "poor_households", "people",
+                                                  "poor_people")}
+    return {"code": "", "name": "total", **sums,
+            "incidence": sums["poor_people"] / sums["people"] if sums["people"] else None,
+            "household_incidence": (sums["poor_households"] / sums["households"]
+                                    if sums["households"] else None)}
+
+
+def _matrix(results: pa.Table, ids: list[str]) -> np.ndarray:
+    deprived = results.column("deprived").to_pylist()
+    index = {i: j for j, i in enumerate(ids)}
+    matrix = np.zeros((len(deprived), len(ids)), dtype=bool)
+    for row, text in enumerate(deprived):
+        for item in (text or "").split(";"):
+            if item in index:
+                matrix[row, index[item]] = True
+    return matrix
+
+
+def _household_groups(session: Session, results: pa.Table, by: str) -> np.ndarray:
+    ids = results.column("household_id").to_pylist()
+    if by == "status":
+        query = select(HouseholdRecord.id, HouseholdRecord.status)
+    else:
+        query = (select(MemberRecord.household_id, MemberRecord.sex)
+                 .where(MemberRecord.relation == "head"))
+    found = dict(session.execute(query).all())
+    return np.array([str(found.get(i, "unknown")) for i in ids], dtype=object)
+
+
+def _persons(session: Session, results: pa.Table, year: int, by: str) -> tuple[
+        np.ndarray, np.ndarray]:
+    """Row index into results and the group of every living member (person-level groups)."""
+    position = {h: i for i, h in enumerate(results.column("household_id").to_pylist())}
+    end = date(year, 12, 31)
+    rows = session.execute(select(MemberRecord.household_id, MemberRecord.sex,
+                                  MemberRecord.birth_date, MemberRecord.deceased_date)).all()
+    index, groups = [], []
+    for household_id, sex, born, died in rows:
+        if household_id not in position or (died is not None and died <= end):
+            continue
+        index.append(position[household_id])
+        if by == "sex":
+            groups.append(sex)
+        else:
+            age = year - born.year
+            groups.append(next(label for low, high, label in AGE_GROUPS if low <= age <= high))
+    return np.array(index, dtype=np.int64), np.array(groups, dtype=object)
+
+
+def mpi(session: Session, *, run_id: int, by: str | None, scope: Scope) -> MpiResult:
+    """The Alkire-Foster measures of a run, persons weighted, optionally by subgroup."""
+    run = get_run(session, run_id)
+    standard = run_standard(run)
+    results = _results(session, run_id, scope)
+    if results.num_rows == 0:
+        raise ValidationFailed(f"run {run_id} has no results in this scope")
+    ids = [i.id for i in standard.indicators]
+    matrix = _matrix(results, ids)
+    weights = [i.weight for i in standard.indicators]
+    sample = results.column("members").to_numpy().astype(np.float64)
+    groups: np.ndarray | None = None
+    psu: np.ndarray | None = None
+    if by in LEVELS:
+        digits = LEVELS[by].digits
+        groups = np.array([c[:digits].ljust(12, "0") for c in
+                           results.column("village_code").to_pylist()], dtype=object)
+    elif by in HOUSEHOLD_GROUPS:
+        groups = _household_groups(session, results, by)
+    elif by in PERSON_GROUPS:
+        index, groups = _persons(session, results, run.year, by)
+        # members of a household share its profile: the household is the sampling cluster
+        matrix, sample, psu = matrix[index], np.ones(len(index)), index
+    elif by is not None:
+        raise ValidationFailed(f"unknown group {by!r}; use a level ({', '.join(LEVELS)}) or "
+                               f"{', '.join(HOUSEHOLD_GROUPS + PERSON_GROUPS)}")
+    keep = sample > 0
+    band = standard.poverty.vulnerable or (0.2, standard.poverty.k)
+    return af_measures(matrix[keep], weights, standard.poverty.k, indicator_names=ids,
+                       sample_weight=sample[keep],
+                       by=groups[keep] if groups is not None else None,
+                       psu=psu[keep] if psu is not None else None,
+                       dimensions=standard.dimensions, vulnerable=(band[0], band[1]),
+                       severe=standard.poverty.severe or 0.5)
+
+
+def mpi_of_file(path: Path, *, indicators: list[str], k: float,
+                weights: dict[str, float] | None, cutoffs: dict[str, float] | None,
+                sample_weight: str | None, by: str | None, strata: str | None,
+                psu: str | None) -> MpiResult:
+    """The Alkire-Foster measures of any CSV/Parquet table (survey microdata)."""
+    return mpi_from_table(read_table(path), indicators=indicators, k=k, weights=weights,
+                          cutoffs=cutoffs, sample_weight=sample_weight, by=by, strata=strata,
+                          psu=psu)
