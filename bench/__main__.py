@@ -12,6 +12,11 @@ SUITES = {"registry": registry.run, "assess": assess.run, "web": web_load.run}
 def main() -> None:
     """`python -m bench [registry|assess|web ...]`: all suites by default."""
     chosen = sys.argv[1:] or list(SUITES)
+    if unknown := [name for name in chosen if name not in SUITES]:
+        asked = set(unknown) <= {"-h", "--help"}
+        print(f"usage: python -m bench [{'|'.join(SUITES)} ...]  (all suites by default)",
+              file=sys.stdout if asked else sys.stderr)
+        sys.exit(0 if asked else 2)
     print("tuopin benchmarks (wall time, rows/s, peak RSS; ratio = tuopin / baseline)")
     for name in chosen:
         for line in SUITES[name]():

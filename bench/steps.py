@@ -16,11 +16,14 @@ from datetime import date
 from pathlib import Path
 
 from tuopin.io.schema import Kind
+from tuopin.services.access.principal import Principal
 from tuopin.services.imports.files import import_file
 from tuopin.storage.db import make_engine
 from tuopin.storage.migrate import upgrade
 from tuopin.synth.config import SynthConfig
 from tuopin.synth.generate import generate
+
+BENCH = Principal.of_operator("bench")  # the audit trail's cli:bench, as `tuopin` would be
 
 
 def synth(folder: str, households: str) -> float:
@@ -44,7 +47,7 @@ def prepare(url: str, folder: str) -> float:
     upgrade(engine)
     for kind in (Kind.REGIONS, Kind.HOUSEHOLDS):
         path = Path(folder) / f"{kind.value}.csv"
-        result = import_file(engine, kind=kind, path=path, actor="bench", today=date.today())
+        result = import_file(engine, principal=BENCH, kind=kind, path=path, today=date.today())
         assert result.written, result.problems[:5]
     return 0.0
 
@@ -52,8 +55,8 @@ def prepare(url: str, folder: str) -> float:
 def tuopin_import(url: str, folder: str) -> float:
     engine = make_engine(url)
     started = time.perf_counter()
-    result = import_file(engine, kind=Kind.MEMBERS, path=Path(folder) / "members.csv",
-                         actor="bench", today=date.today())
+    result = import_file(engine, principal=BENCH, kind=Kind.MEMBERS,
+                         path=Path(folder) / "members.csv", today=date.today())
     assert result.written and not result.problems, result.problems[:5]
     return time.perf_counter() - started
 
@@ -117,7 +120,7 @@ def web_synth_into_db(url: str, households: str, seed: str) -> tuple[float, int]
     config = SynthConfig(households=int(households), seed=int(seed))
     engine = make_engine(url)
     started = time.perf_counter()
-    counts = load_synthetic(engine, config=config, actor="bench", today=date.today())
+    counts = load_synthetic(engine, principal=BENCH, config=config, today=date.today())
     return time.perf_counter() - started, counts["members"]
 
 

@@ -2,11 +2,14 @@
 # The issue-4 walkthrough on a copy of the demo county (make run builds var/tuopin.db):
 # assess, draft and approve plans, check a measure off with evidence, watch the overdue and
 # accountability lists move with --as-of, exit a household through the whole workflow, check
-# village and county exit, scan for monitoring cases and clear one.
+# village and county exit, scan for monitoring cases and clear one. Steps are never dated
+# after today (the CLI refuses a later --as-of). Usage: scripts/walkthrough.sh [DEMO_DB]
+# (default var/tuopin.db; scripts/build_demo.sh builds one).
 set -euo pipefail
+demo=${1:+$(realpath "$1")}
 cd "$(dirname "$0")/.."
 WORK=$(mktemp -d)
-cp var/tuopin.db "$WORK/demo.db"
+cp "${demo:-var/tuopin.db}" "$WORK/demo.db"
 export TUOPIN_DATABASE_URL="sqlite:///$WORK/demo.db" TUOPIN_DATA_DIR="$WORK/data" COLUMNS=160
 t() { echo "+ tuopin $*" >&2; .venv/bin/tuopin "$@"; }
 json() { .venv/bin/python -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
@@ -17,8 +20,9 @@ run20=$(t assess --standard cn-national --year 2020 --format json | json 'd["run
 t report incidence --run "$run19" --level township
 t plans draft --run "$run19" --as-of 2020-01-10 --format csv > /dev/null
 t plans approve --all --as-of 2020-01-15 --format csv > /dev/null
-# a poor household with a helper, and the first measure of its plan
-household=$(t plans overdue --as-of 2031-01-01 --format json \
+# a poor household with a helper, and the first measure of its plan (every measure drafted
+# in 2020 is overdue today)
+household=$(t plans overdue --format json \
   | json '[r["household"] for r in d if r["helper"]][0]')
 measure=$(t plans show "$household" --format json | json 'd["measures"][0]["id"]')
 helper=$(t plans show "$household" --format json | json 'd["measures"][0]["helper"]')

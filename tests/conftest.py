@@ -80,6 +80,23 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield from _fresh_pg(request)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def blank_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a fresh store with no schema at all (for tests of the migrations)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'blank.db'}"
+        return
+    if SKIP_PG:
+        pytest.skip("TUOPIN_TEST_SKIP_PG=1")
+    admin: Engine = request.getfixturevalue("pg_admin")
+    name = f"tuopin_b_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield f"{PG_SERVER}/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture
 def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh PostgreSQL store, for tests of concurrency that only PostgreSQL can show."""

@@ -8,6 +8,9 @@ from datetime import date
 from pathlib import Path
 
 from tuopin.domain import idnumber
+from tuopin.domain.enums import Role
+from tuopin.domain.scope import Scope
+from tuopin.services.access.principal import Principal
 
 COUNTY = "621121"  # 通渭县, 定西市, 甘肃省
 VILLAGE = "621121001001"
@@ -22,6 +25,24 @@ REGIONS = [
     {"code": "621121002", "name": "义岗镇"},
     {"code": OTHER_VILLAGE, "name": "新景村"},
 ]
+
+
+def operator(actor: str = "t", region: str | None = None) -> Principal:
+    """The command line's principal, as the audit trail names it (``actor``), looking at
+    ``region`` (everything when None)."""
+    return Principal(actor=actor, role=Role.ADMIN, scope=Scope(region), operator=True)
+
+
+OPERATOR = operator()
+
+
+def user(role: Role, region: str | None = None, *, username: str = "someone",
+         households: frozenset[str] | None = None, user_id: int | None = None,
+         helper_id: int | None = None) -> Principal:
+    """A principal of a web user with ``role`` in ``region`` (a helper: ``households``)."""
+    return Principal(actor=f"web:{username}", role=role,
+                     scope=Scope(region, households=households), username=username,
+                     user_id=user_id, helper_id=helper_id)
 
 
 def person_id(born: date, sequence: int, county: str = COUNTY) -> str:

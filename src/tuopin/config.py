@@ -50,14 +50,56 @@ class Settings(BaseSettings):
         "start (a warning is printed, and everyone is logged out by a restart).",
     )
     session_max_age: int = Field(
-        default=8 * 3600, description="Seconds a login lasts (the session cookie's age)."
+        default=8 * 3600, ge=60,
+        description="Seconds a login lasts at most, however busy (the absolute limit).",
+    )
+    session_idle_seconds: int = Field(
+        default=1800, ge=60,
+        description="Seconds without a request after which a login ends (the idle limit).",
     )
     cookie_secure: bool = Field(
         default=False,
-        description="Send the session cookie over HTTPS only (set it behind a TLS proxy).",
+        description="Send the session cookie over HTTPS only (the Secure flag): set it when "
+        "tuopin is served over HTTPS (behind a TLS proxy).",
     )
     login_max_failures: int = Field(
-        default=5, description="Failed logins allowed per username and address in the window."
+        default=5, ge=1,
+        description="Failed logins allowed per username (from any address) in the window.",
+    )
+    login_max_failures_per_address: int = Field(
+        default=10, ge=1,
+        description="Failed logins allowed per client address (against any username) in the "
+        "window: one address cannot try a password on every account.",
+    )
+    probe_max: int = Field(
+        default=10, ge=1,
+        description="Registrations or imported rows a user may have collide with records "
+        "outside their region in the probe window before such entries are refused.",
+    )
+    probe_window_seconds: int = Field(
+        default=86_400, ge=60, description="The window of the probe limit (seconds)."
+    )
+    reveal_max: int = Field(
+        default=100, ge=1,
+        description="Masked numbers a user may reveal per day (each reveal is recorded).",
+    )
+    id_search_max: int = Field(
+        default=30, ge=1,
+        description="Searches by a full ID number per hour by a user who sees ID numbers "
+        "masked (each is recorded: a match confirms a masked number).",
+    )
+    upload_max_rows: int = Field(
+        default=100_000, ge=1,
+        description="Rows an import file uploaded through the web may have (larger files: "
+        "`tuopin import` on the server).",
+    )
+    upload_max_unpacked_bytes: int = Field(
+        default=100_000_000, ge=1,
+        description="Bytes an uploaded XLSX workbook may unpack to.",
+    )
+    upload_retention_seconds: int = Field(
+        default=86_400, ge=60,
+        description="Seconds an upload that was neither imported nor cancelled is kept.",
     )
     login_window_seconds: int = Field(
         default=900, description="The window of the login rate limit (seconds)."

@@ -86,9 +86,12 @@ def assert_same_rows(got: list[dict[str, Any]], want: list[dict[str, Any]], engi
 
 def load_store(url: str, config: SynthConfig = SYNTH) -> dict[str, int]:
     """Fill the store at ``url`` with the synthetic registry of ``config``."""
+    from factories import operator  # here: the cluster's driver runs this file on its own
+
     engine = make_engine(url)
     try:
-        return load_synthetic(engine, config=config, actor="test", today=date(2026, 11, 29))
+        return load_synthetic(engine, principal=operator("test"), config=config,
+                              today=date(2026, 11, 29))
     finally:
         engine.dispose()
 

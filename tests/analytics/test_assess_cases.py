@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from factories import CASES, VILLAGE, assessment_registry
+from factories import CASES, OPERATOR, VILLAGE, assessment_registry
 from tuopin.io.schema import Kind
 from tuopin.services.assessment.runs import Computed, compute
 from tuopin.services.imports.files import import_file
@@ -22,7 +22,8 @@ NUMBERS = {name: f"{VILLAGE}{i:04d}" for i, name in enumerate(CASES, start=1)}
 def cases(engine: Engine, tmp_path: Path) -> Engine:
     files = assessment_registry(tmp_path, years=(2019, 2020))
     for kind in (Kind.REGIONS, Kind.HOUSEHOLDS, Kind.MEMBERS, Kind.SURVEYS):
-        result = import_file(engine, kind=kind, path=files[kind.value], actor="t", today=TODAY)
+        result = import_file(engine, principal=OPERATOR, kind=kind, path=files[kind.value],
+                             today=TODAY)
         assert result.ok, result.problems
     return engine
 
@@ -38,7 +39,8 @@ ENGINES = ["db", "duckdb"]
 
 @pytest.mark.parametrize("engine_name", ENGINES)
 def test_every_national_indicator_flags_exactly_its_cases(cases: Engine, engine_name: str) -> None:
-    computed = compute(cases, standard=load("cn-national"), year=2019, engine_name=engine_name)
+    computed = compute(cases, principal=OPERATOR, standard=load("cn-national"), year=2019,
+                       engine_name=engine_name)
     found = deprived(computed)
     expected = {NUMBERS[name]: wanted for name, (_, _, wanted) in CASES.items()}
     assert found == expected
@@ -48,7 +50,8 @@ def test_every_national_indicator_flags_exactly_its_cases(cases: Engine, engine_
 
 @pytest.mark.parametrize("engine_name", ENGINES)
 def test_the_mpi_standard_scores_by_dimension_weights(cases: Engine, engine_name: str) -> None:
-    computed = compute(cases, standard=load("cn-mpi"), year=2019, engine_name=engine_name)
+    computed = compute(cases, principal=OPERATOR, standard=load("cn-mpi"), year=2019,
+                       engine_name=engine_name)
     rows = {r["number"]: r for r in computed.results.to_pylist()}
     assert rows[NUMBERS["poor_and_dropout"]]["score"] == pytest.approx(0.5)
     assert rows[NUMBERS["poor_and_dropout"]]["poor"] is True
@@ -59,7 +62,8 @@ def test_the_mpi_standard_scores_by_dimension_weights(cases: Engine, engine_name
 
 
 def test_income_per_capita_follows_the_income_definition(cases: Engine) -> None:
-    computed = compute(cases, standard=load("cn-national"), year=2019, engine_name="db")
+    computed = compute(cases, principal=OPERATOR, standard=load("cn-national"), year=2019,
+                       engine_name="db")
     rows = {r["number"]: r for r in computed.results.to_pylist()}
     # (20000 + 1000 + 0 + 500 - 500) / 1 member
     assert rows[NUMBERS["fine"]]["income_per_capita"] == pytest.approx(21000)
@@ -70,7 +74,8 @@ def test_income_per_capita_follows_the_income_definition(cases: Engine) -> None:
 def test_explanations_name_the_member_and_the_value(cases: Engine) -> None:
     from tuopin.services.assessment.runs import result_rows
 
-    computed = compute(cases, standard=load("cn-national"), year=2019, engine_name="db")
+    computed = compute(cases, principal=OPERATOR, standard=load("cn-national"), year=2019,
+                       engine_name="db")
     table = result_rows(1, computed).to_pylist()
     facts = {r["household_number"]: r["facts"] for r in table}
     import json
@@ -90,7 +95,8 @@ def test_explanations_name_the_member_and_the_value(cases: Engine) -> None:
 
 
 def test_the_monitoring_categories(cases: Engine) -> None:
-    computed = compute(cases, standard=load("cn-monitoring"), year=2020, engine_name="db")
+    computed = compute(cases, principal=OPERATOR, standard=load("cn-monitoring"), year=2020,
+                       engine_name="db")
     rows = {r["number"]: r for r in computed.results.to_pylist()}
     low = rows[NUMBERS["low_income"]]
     assert low["d_low_income"] and low["c_edge"] and not low["c_unstable_exited"]
@@ -102,4 +108,5 @@ def test_a_year_outside_the_standard_is_refused(cases: Engine) -> None:
     from tuopin.domain.errors import ValidationFailed
 
     with pytest.raises(ValidationFailed, match="valid for 2014-2020"):
-        compute(cases, standard=load("cn-national"), year=2021, engine_name="db")
+        compute(cases, principal=OPERATOR, standard=load("cn-national"), year=2021,
+                engine_name="db")

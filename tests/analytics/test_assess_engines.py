@@ -66,7 +66,7 @@ def test_the_hand_computed_cases_hold_on_spark(sqlite_url: str, tmp_path: Path,
                                                spark: Any) -> None:
     from datetime import UTC, date, datetime
 
-    from factories import CASES, VILLAGE, assessment_registry
+    from factories import CASES, OPERATOR, VILLAGE, assessment_registry
     from tuopin.io.schema import Kind
     from tuopin.services.imports.files import import_file
     from tuopin.storage.db import make_engine
@@ -75,7 +75,7 @@ def test_the_hand_computed_cases_hold_on_spark(sqlite_url: str, tmp_path: Path,
     engine = make_engine(sqlite_url)
     files = assessment_registry(tmp_path, years=(2019,))
     for kind in (Kind.REGIONS, Kind.HOUSEHOLDS, Kind.MEMBERS, Kind.SURVEYS):
-        assert import_file(engine, kind=kind, path=files[kind.value], actor="t",
+        assert import_file(engine, principal=OPERATOR, kind=kind, path=files[kind.value],
                            today=date(2026, 11, 29)).ok
     engine.dispose()
     write_snapshot(sqlite_url, tmp_path / "snap", taken_at=datetime(2026, 1, 1, tzinfo=UTC))
@@ -156,7 +156,7 @@ def test_the_alkire_foster_worked_example_on_every_engine(
 
     import numpy as np
 
-    from factories import REGIONS, VILLAGE, person_id, write_csv
+    from factories import OPERATOR, REGIONS, VILLAGE, person_id, write_csv
     from tuopin.analytics.mpi import af_measures
     from tuopin.io.schema import Kind
     from tuopin.services.imports.files import import_file
@@ -179,8 +179,8 @@ def test_the_alkire_foster_worked_example_on_every_engine(
     for url in (sqlite_url, pg_url):
         engine = make_engine(url)
         for kind in (Kind.REGIONS, Kind.HOUSEHOLDS, Kind.MEMBERS, Kind.SURVEYS):
-            assert import_file(engine, kind=kind, path=files[kind.value], actor="t",
-                               today=date(2026, 11, 29)).ok
+            assert import_file(engine, principal=OPERATOR, kind=kind,
+                               path=files[kind.value], today=date(2026, 11, 29)).ok
         engine.dispose()
     write_snapshot(sqlite_url, tmp_path / "snap", taken_at=datetime(2026, 1, 1, tzinfo=UTC))
     standard = loads(AF_STANDARD, source="af.toml")

@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from factories import households, registry_files
+from factories import OPERATOR, households, registry_files
 from tuopin.cli.main import app, main
 from tuopin.io.schema import Kind
 from tuopin.services.assessment import runs as assessments
@@ -38,9 +38,11 @@ def drafted(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str
     monkeypatch.setenv("COLUMNS", "200")  # tables as wide as an office screen
     engine = make_engine(db_url)  # the registry and its run, quicker than through the CLI
     for kind, path in registry_files(tmp_path).items():
-        assert import_file(engine, kind=Kind(kind), path=path, actor="t", today=TODAY).ok
+        assert import_file(engine, principal=OPERATOR, kind=Kind(kind), path=path,
+                           today=TODAY).ok
     assessments.record(engine, assessments.compute(
-        engine, standard=load("cn-national"), year=2019, engine_name="db"), actor="t")
+        engine, principal=OPERATOR, standard=load("cn-national"), year=2019,
+        engine_name="db"), principal=OPERATOR)
     engine.dispose()
     rows = tuopin(db_url, "plans", "draft", "--run", "1", "--household", NUMBER,
                   "--as-of", "2020-01-01", "--format", "json")

@@ -24,13 +24,15 @@ def proposed(**changes: Any) -> wf.ExitCase:
 
 
 def in_notice() -> wf.ExitCase:
-    return wf.start_notice(proposed(), start=date(2020, 3, 5), notice_days=7)
+    return wf.start_notice(proposed(), start=date(2020, 3, 5), notice_days=7,
+                           as_of=date(2020, 12, 31))
 
 
 def test_a_household_goes_from_proposal_through_notice_to_exit() -> None:
     case = proposed()
     assert (case.state, case.opened_on) == (ExitState.PRE_EXIT, DAY)
-    case = wf.start_notice(case, start=date(2020, 3, 5), notice_days=7)
+    case = wf.start_notice(case, start=date(2020, 3, 5), notice_days=7,
+                           as_of=date(2020, 12, 31))
     assert (case.state, case.notice_end) == (ExitState.IN_NOTICE, date(2020, 3, 12))
     case = wf.announce(case, as_of=date(2020, 3, 12), year_identified=2016,
                        allow_identification_year=False)
@@ -73,7 +75,8 @@ def test_an_announcement_in_the_year_of_identification_is_refused() -> None:
 
 
 @pytest.mark.parametrize(("step", "message"), [
-    (lambda: wf.start_notice(wf.ExitCase(), start=DAY, notice_days=7),
+    (lambda: wf.start_notice(wf.ExitCase(), start=DAY, notice_days=7,
+                           as_of=date(2020, 12, 31)),
      "cannot start the notice: the case is 'not_exited'.*needs a case in 'pre_exit'"),
     (lambda: wf.announce(proposed(), as_of=date(2020, 5, 1), year_identified=2016,
                          allow_identification_year=False),
@@ -91,7 +94,8 @@ def test_a_skipped_or_repeated_step_is_refused(step: Any, message: str) -> None:
 
 def test_the_notice_cannot_start_before_the_proposal() -> None:
     with pytest.raises(ValidationFailed, match="before the proposal"):
-        wf.start_notice(proposed(), start=date(2020, 3, 1), notice_days=7)
+        wf.start_notice(proposed(), start=date(2020, 3, 1), notice_days=7,
+                           as_of=date(2020, 12, 31))
 
 
 def test_an_objection_during_the_notice_sends_the_case_back_with_its_reason_required() -> None:
@@ -134,3 +138,14 @@ def test_the_failed_indicators_are_listed_in_the_readers_language() -> None:
         proposed(poor_in_run=True, failed=[])
     assert str(caught.value).endswith("it fails the standard")
     assert caught.value.translated("zh").endswith(gettext("the standard", "zh"))
+
+
+def test_a_notice_cannot_start_after_today() -> None:
+    """The attack: a notice started a year ahead would be over before anyone could object,
+    and would freeze the case (no objection before a notice starts)."""
+    with pytest.raises(RuleBroken, match="after today"):
+        wf.start_notice(proposed(), start=date(2021, 3, 5), notice_days=7,
+                        as_of=date(2020, 3, 5))
+    started = wf.start_notice(proposed(), start=date(2020, 3, 5), notice_days=7,
+                              as_of=date(2020, 3, 5))
+    assert started.notice_start == date(2020, 3, 5)

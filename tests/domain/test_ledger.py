@@ -173,3 +173,17 @@ def test_the_indicator_field_keeps_whole_ids_that_fit() -> None:
     assert water.indicator_text(32) == "water_quantity;water_guarantee"
     assert water.indicator_text(200) == "water_quantity;water_guarantee;water_quality"
     assert ledger.draft_measures([], [PovertyCause.OTHER])[0].indicator_text(32) is None
+
+
+@pytest.mark.parametrize(("completed_on", "refused"), [
+    (date(2020, 3, 31), True), (date(2020, 4, 1), False), (date(2020, 5, 1), False)])
+def test_a_measure_cannot_be_completed_before_its_plan_was_approved(completed_on: date,
+                                                                    refused: bool) -> None:
+    known = MeasureFacts(7, MeasureStatus.IN_PROGRESS, PlanStatus.APPROVED, evidence=1,
+                         approved_on=date(2020, 4, 1))
+    if refused:
+        with pytest.raises(RuleBroken, match="before the plan was approved"):
+            ledger.complete(known, completed_on=completed_on, as_of=date(2020, 6, 1))
+    else:
+        assert ledger.complete(known, completed_on=completed_on,
+                               as_of=date(2020, 6, 1)) is MeasureStatus.DONE

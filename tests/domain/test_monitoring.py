@@ -16,12 +16,13 @@ from tuopin.domain.errors import RuleBroken, ValidationFailed
 from tuopin.i18n import gettext
 
 OPENED = date(2021, 3, 1)
+TODAY = date(2021, 12, 31)  # the day every step is taken on (no step is dated after it)
 
 
 def walk(*steps: tuple[S, date]) -> m.MonitoringCase:
     case = m.open_case(as_of=OPENED, deadline_days=15)
     for to, on in steps:
-        case = m.advance(case, to, on=on, notice_days=5, note="ok")
+        case = m.advance(case, to, on=on, as_of=TODAY, notice_days=5, note="ok")
     return case
 
 
@@ -55,15 +56,15 @@ def test_the_notice_lasts_at_least_the_notice_days() -> None:
 def test_a_rejection_needs_a_reason_and_ends_the_procedure() -> None:
     case = m.open_case(as_of=OPENED, deadline_days=15)
     with pytest.raises(ValidationFailed, match="reason"):
-        m.advance(case, S.REJECTED, on=OPENED, notice_days=5)
-    rejected = m.advance(case, S.REJECTED, on=OPENED, notice_days=5, note="不同意纳入")
+        m.advance(case, S.REJECTED, on=OPENED, as_of=TODAY, notice_days=5)
+    rejected = m.advance(case, S.REJECTED, on=OPENED, as_of=TODAY, notice_days=5, note="不同意纳入")
     with pytest.raises(ValidationFailed, match="procedure is over"):
-        m.advance(rejected, S.VISITED, on=OPENED, notice_days=5)
+        m.advance(rejected, S.VISITED, on=OPENED, as_of=TODAY, notice_days=5)
 
 
 def test_clearance_is_not_a_procedural_step() -> None:
     with pytest.raises(ValidationFailed, match="clear the case"):
-        m.advance(walk(*FULL), S.CLEARED, on=date(2021, 12, 1), notice_days=5)
+        m.advance(walk(*FULL), S.CLEARED, on=date(2021, 12, 1), as_of=TODAY, notice_days=5)
 
 
 def test_a_step_after_the_deadline_is_allowed_but_the_case_is_late() -> None:
@@ -150,6 +151,29 @@ def test_a_refused_clearance_lists_every_unmet_condition_in_the_readers_language
 
 def test_a_skipped_step_names_the_next_one_in_chinese() -> None:
     with pytest.raises(RuleBroken) as caught:
-        m.advance(walk(), S.REVIEWED, on=OPENED, notice_days=5)
+        m.advance(walk(), S.REVIEWED, on=OPENED, as_of=TODAY, notice_days=5)
     assert caught.value.values["next"] == "visited"
     assert gettext(S.VISITED.title, "zh") in caught.value.translated("zh")
+
+
+def test_a_step_cannot_be_dated_after_today() -> None:
+    with pytest.raises(RuleBroken, match="after today"):
+        m.advance(walk(), S.VISITED, on=date(2022, 3, 1), as_of=date(2021, 3, 5),
+                  notice_days=5)
+
+
+def test_a_step_cannot_be_dated_before_the_step_it_follows() -> None:
+    visited = walk((S.VISITED, date(2021, 3, 5)))
+    with pytest.raises(RuleBroken, match="before the step it follows"):
+        m.advance(visited, S.REVIEWED, on=date(2021, 3, 4), as_of=TODAY, notice_days=5)
+    assert m.advance(visited, S.REVIEWED, on=date(2021, 3, 5), as_of=TODAY,
+                     notice_days=5).last_step_on == date(2021, 3, 5)
+
+
+def test_a_notice_dated_ahead_cannot_end_before_anyone_could_object() -> None:
+    """The attack: a village notice started a year ahead is over, on paper, the day it is
+    entered; it is refused, whatever the notice's length."""
+    reviewed = walk((S.VISITED, date(2021, 3, 2)), (S.REVIEWED, date(2021, 3, 3)))
+    with pytest.raises(RuleBroken):
+        m.advance(reviewed, S.IN_NOTICE, on=date(2022, 3, 3), as_of=date(2021, 3, 3),
+                  notice_days=5)

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tuopin.domain import idnumber
+from tuopin.domain.money import MONEY_MAX
 from tuopin.i18n import has_translation
 from tuopin.io import cells
 from tuopin.io.cells import ID_REASONS, PARSERS, REGION_REASONS, Parsed, as_text
@@ -30,6 +31,7 @@ NOT_YES_NO = "Not yes or no (是/否)."
 NOT_ALLOWED = "Not one of the allowed values: {allowed}."
 NOT_PHONE = "Not a phone number."
 TOO_LONG = "Longer than {limit} characters."
+SUB_FEN = "Money has at most two decimal places (yuan and fen)."
 
 
 def spec(kind: Kind, name: str) -> Field:
@@ -75,6 +77,10 @@ GOOD = [
     (S, "wage_income", "+5", 5.0),
     (S, "wage_income", "-0", 0.0),
     (S, "wage_income", "100000000", 100_000_000.0),
+    (S, "wage_income", "1234.56", 1234.56),
+    (S, "wage_income", "1,234.5600", 1234.56),  # trailing zeros are not a fraction of a fen
+    (S, "wage_income", "0.01", 0.01),
+    (S, "water_quantity_lpd", "60.125", 60.125),  # not money: any number of places
     # dates
     (M, "birth_date", "2019-11-20", date(2019, 11, 20)),
     (M, "birth_date", "2019/11/20", date(2019, 11, 20)),
@@ -190,6 +196,16 @@ BAD = [
     (S, "wage_income", ".", NOT_NUMBER),
     (S, "wage_income", "-1", BELOW),
     (S, "wage_income", "100000000.01", ABOVE),
+    (S, "wage_income", "1234.567", SUB_FEN),
+    (S, "wage_income", "0.001", SUB_FEN),
+    (S, "wage_income", "1,234.5601", SUB_FEN),
+    (S, "wage_income", "100000000.001", SUB_FEN),  # refused for its places, not also its size
+    (S, "wage_income", "1." + "0" * 40 + "1", SUB_FEN),
+    (S, "wage_income", "inf", NOT_NUMBER),
+    (S, "wage_income", "-inf", NOT_NUMBER),
+    (S, "wage_income", "Infinity", NOT_NUMBER),
+    (S, "wage_income", "nan", NOT_NUMBER),
+    (S, "wage_income", "1e400", NOT_NUMBER),
     (S, "water_trip_minutes", "1441", ABOVE),
     # dates
     (M, "birth_date", "2019-02-30", NOT_REAL),
@@ -273,7 +289,8 @@ def test_it_refuses_a_bad_value_with_its_reason(
 @pytest.mark.parametrize(
     ("kind", "name", "cell"),
     [row[:3] for row in BAD if row[3] in (NOT_WHOLE, NOT_NUMBER, NOT_REAL, NOT_DATE, NOT_YES_NO,
-                                           NOT_ALLOWED) or row[1] in ("code", "village_code")],
+                                           NOT_ALLOWED, SUB_FEN)
+     or row[1] in ("code", "village_code")],
 )
 def test_a_value_that_cannot_be_typed_becomes_none(kind: Kind, name: str, cell: str) -> None:
     assert parse_one(kind, name, cell)[0] is None
@@ -460,7 +477,7 @@ def test_a_parser_never_raises_and_reports_only_non_blank_cells(
 
 
 REASONS = [NOT_WHOLE, NOT_NUMBER, BELOW, ABOVE, NOT_REAL, NOT_DATE, NOT_YES_NO, NOT_ALLOWED,
-           NOT_PHONE, TOO_LONG, *ID_REASONS.values(), *REGION_REASONS.values()]
+           NOT_PHONE, TOO_LONG, SUB_FEN, *ID_REASONS.values(), *REGION_REASONS.values()]
 
 
 @pytest.mark.parametrize(
@@ -474,6 +491,24 @@ def test_every_reason_a_parser_gives_has_a_chinese_translation(reason: str) -> N
 def test_the_reasons_listed_here_are_the_ones_the_parsers_give() -> None:
     produced = {reason for kind, name, cell, reason in BAD}
     assert produced == set(REASONS)
+
+
+MONEY_FIELDS = ["wage_income", "production_income", "property_income", "transfer_income",
+                "production_costs", "medical_expenses"]
+
+
+@pytest.mark.parametrize("name", MONEY_FIELDS)
+def test_every_amount_of_money_refuses_a_fraction_of_a_fen(name: str) -> None:
+    parsed = parse(S, name, ["12.34", "12.345", "-1", "100000000.01"])
+    assert parsed.values.to_pylist()[:2] == [12.34, None]
+    assert [(p, r) for p, r, _ in parsed.bad] == [(2, BELOW), (3, ABOVE), (1, SUB_FEN)]
+    assert spec(S, name).maximum == float(MONEY_MAX)
+
+
+def test_only_the_amounts_of_money_are_money() -> None:
+    flagged = [f.name for specs in FIELDS.values() for f in specs if f.money]
+    assert flagged == MONEY_FIELDS
+    assert all(spec(S, name).type is FieldType.DECIMAL for name in MONEY_FIELDS)
 
 
 def test_a_field_without_limits_accepts_any_size() -> None:

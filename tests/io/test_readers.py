@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pyarrow as pa
@@ -30,12 +32,12 @@ def write_bytes(folder: Path, data: bytes, name: str = "data.csv") -> Path:
     return path
 
 
-def read_bytes(folder: Path, data: bytes, name: str = "data.csv", **options: str) -> RawFile:
+def read_bytes(folder: Path, data: bytes, name: str = "data.csv", **options: Any) -> RawFile:
     return read_file(write_bytes(folder, data, name), **options)
 
 
 def refusal(folder: Path, data: bytes | None, name: str = "data.csv",
-            **options: str) -> ValidationFailed:
+            **options: Any) -> ValidationFailed:
     path = folder / name if data is None else write_bytes(folder, data, name)
     with pytest.raises(ValidationFailed) as caught:
         read_file(path, **options)
@@ -469,3 +471,87 @@ def test_raw_from_table_of_an_empty_table_has_no_rows() -> None:
     raw = raw_from_table(pa.table({"a": pa.array([], pa.string())}), "empty")
     assert len(raw) == 0
     assert raw.rows.to_pylist() == []
+
+
+# -- limits for uploads, and files that are not what their suffix says -------------------------
+
+
+def numbered_csv(rows: int, *, quoted: bool = False, blank_every: int = 0) -> bytes:
+    lines = ["a,b"]
+    for i in range(rows):
+        if blank_every and i % blank_every == 0:
+            lines.append("")
+        lines.append(f'"{i}",x' if quoted else f"{i},x")
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [numbered_csv(11), numbered_csv(11, quoted=True), numbered_csv(6, blank_every=1),
+     numbered_csv(100_000)],
+    ids=["arrow-path", "csv-module-path", "blank-lines-count", "many-rows"],
+)
+def test_a_csv_with_more_rows_than_the_limit_is_refused(tmp_path: Path, data: bytes) -> None:
+    error = refusal(tmp_path, data, max_rows=10)
+    problem = error.problems[0]
+    assert (len(error.problems), problem.row) == (1, 0)
+    assert problem.params == {"name": "data.csv", "limit": "10"}
+    assert "tuopin import" in problem.message("en")
+    assert "tuopin import" in problem.message("zh") and problem.message("zh") != str(error)
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_csv_within_the_limit_is_read(tmp_path: Path, quoted: bool) -> None:
+    raw = read_bytes(tmp_path, numbered_csv(10, quoted=quoted), max_rows=10)
+    assert len(raw) == 10
+
+
+def test_reading_a_csv_stops_at_the_row_past_the_limit(tmp_path: Path) -> None:
+    # Row 2,000 is malformed: a reader that went on would report it instead.
+    data = numbered_csv(2000, quoted=True) + b'"unterminated\n'
+    assert "line" in refusal(tmp_path, data).problems[0].params
+    assert refusal(tmp_path, data, max_rows=10).problems[0].params["limit"] == "10"
+
+
+def test_a_parquet_file_with_more_rows_than_the_limit_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "data.parquet"
+    pq.write_table(pa.table({"a": list(range(11))}), path)
+    assert len(read_file(path, max_rows=11)) == 11
+    assert refusal(tmp_path, None, "data.parquet", max_rows=10).problems[0].params == {
+        "name": "data.parquet", "limit": "10"}
+
+
+def _cut_parquet(folder: Path) -> bytes:
+    pq.write_table(TYPED, folder / "whole.parquet")
+    data = (folder / "whole.parquet").read_bytes()
+    return data[: len(data) // 2]
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("data.parquet", _cut_parquet),
+        ("data.parquet", lambda folder: b"PAR1" + bytes(100) + b"PAR1"),
+        ("data.parquet", lambda folder: b"PK\x03\x04" + bytes(100)),
+        ("data.xlsx", lambda folder: b"PAR1" + bytes(100) + b"PAR1"),
+        ("data.csv", lambda folder: b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(100)),
+    ],
+    ids=["parquet-cut-short", "parquet-without-footer", "zip-named-parquet", "parquet-named-xlsx",
+         "zip-named-csv"],
+)
+def test_a_file_that_is_not_what_its_name_says_is_refused_without_revealing_the_server_path(
+    tmp_path: Path, name: str, make: Callable[[Path], bytes]
+) -> None:
+    error = refusal(tmp_path, make(tmp_path), name)
+    problem = error.problems[0]
+    assert (len(error.problems), problem.row) == (1, 0)
+    assert str(tmp_path) not in problem.message("en") + problem.message("zh")
+
+
+def test_a_csv_written_by_tuopin_reads_back_without_the_apostrophes_it_added(
+    tmp_path: Path,
+) -> None:
+    raw = read_bytes(tmp_path, b"'=a,b\n'=1+1,'-2\n'\t,'x\n")
+    assert raw.headers == ["=a", "b"]
+    # "\t" alone is a blank cell, as it would have been without the apostrophe
+    assert cells(raw) == [{"c0": "=1+1", "c1": "-2"}, {"c0": None, "c1": "'x"}]

@@ -90,7 +90,7 @@ def test_csv_starts_with_a_bom_and_reads_back_with_utf_8_sig(
         "1980-01-01",
         "illness;skills",
     ]
-    assert rows[3][:2] == ["", "=1+1"]
+    assert rows[3][:2] == ["", "'=1+1"]  # a formula in a text column, neutralised
 
 
 def test_csv_can_be_written_without_a_bom(tmp_path: Path, table: pa.Table) -> None:
@@ -209,13 +209,20 @@ def _numbered(values: list[str | None]) -> pa.Table:
     return pa.table({"n": range(len(values)), "text": pa.array(values, pa.string())})
 
 
+def _as_csv_writes_it(value: str | None) -> str:
+    # text a spreadsheet would take for a formula gets an apostrophe (tuopin.io.formulas)
+    if value is None:
+        return ""
+    return "'" + value if value.lstrip("'")[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 @settings(max_examples=60, deadline=None)
 @given(CELLS)
 def test_any_text_reads_back_from_csv_as_written(values: list[str | None]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "out.csv"
         write_table(_numbered(values), path, fmt="csv")
-        assert [row[1] for row in _read_csv(path)[1:]] == [v or "" for v in values]
+        assert [row[1] for row in _read_csv(path)[1:]] == [_as_csv_writes_it(v) for v in values]
 
 
 @settings(max_examples=60, deadline=None)

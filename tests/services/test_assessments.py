@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from factories import CASES, VILLAGE, assessment_registry
-from tuopin.domain.scope import EVERYTHING, Scope
+from factories import CASES, OPERATOR, VILLAGE, assessment_registry, operator, user
+from tuopin.domain.enums import Role
+from tuopin.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from tuopin.io.schema import Kind
 from tuopin.services import audit
 from tuopin.services.assessment import diff as assessment_diff
@@ -30,14 +31,15 @@ NUMBERS = {name: f"{VILLAGE}{i:04d}" for i, name in enumerate(CASES, start=1)}
 def cases(engine: Engine, tmp_path: Path) -> Engine:
     files = assessment_registry(tmp_path, years=(2019, 2020))
     for kind in (Kind.REGIONS, Kind.HOUSEHOLDS, Kind.MEMBERS, Kind.SURVEYS):
-        assert import_file(engine, kind=kind, path=files[kind.value], actor="t",
-                           today=TODAY).ok
+        assert import_file(engine, principal=operator("t"), kind=kind,
+                           path=files[kind.value], today=TODAY).ok
     return engine
 
 
 def run(engine: Engine, name: str = "cn-national", year: int = 2019) -> int:
-    computed = assessments.compute(engine, standard=load(name), year=year, engine_name="db")
-    return assessments.record(engine, computed, actor="officer")
+    computed = assessments.compute(engine, principal=OPERATOR, standard=load(name), year=year,
+                                   engine_name="db")
+    return assessments.record(engine, computed, principal=operator("officer"))
 
 
 def test_a_run_records_the_standard_its_hash_and_one_result_per_household(
@@ -56,17 +58,19 @@ def test_a_run_records_the_standard_its_hash_and_one_result_per_household(
         assert {"open", "query", "store"} <= set(json.loads(record.timings))
         results = db.scalar(select(func.count()).select_from(AssessmentResultRecord))
         assert results == len(CASES)
-        (event,) = audit.history(db, entity="assessment_run", entity_id=str(run_id))
-        assert event.action == "assess" and audit.verify(db).ok
+        (event,) = audit.history(db, principal=OPERATOR, entity="assessment_run",
+                                 entity_id=str(run_id))
+        assert (event["action"], event["actor"]) == ("assess", "officer")
+        assert audit.verify(db, principal=OPERATOR).ok
 
 
 def test_a_household_result_explains_each_failed_indicator(cases: Engine) -> None:
     run_id = run(cases)
     with Session(cases) as db:
-        zh = assessments.household_result(db, run_id=run_id, number=NUMBERS["poor_and_dropout"],
-                                          scope=EVERYTHING, lang="zh")
-        en = assessments.household_result(db, run_id=run_id, number=NUMBERS["poor_and_dropout"],
-                                          scope=EVERYTHING, lang="en")
+        zh = assessments.household_result(db, principal=OPERATOR, run_id=run_id,
+                                          number=NUMBERS["poor_and_dropout"], lang="zh")
+        en = assessments.household_result(db, principal=OPERATOR, run_id=run_id,
+                                          number=NUMBERS["poor_and_dropout"], lang="en")
     assert zh["poor"] is True
     by_id = {i["indicator"]: i for i in zh["indicators"]}
     assert set(by_id) == {"income", "education"}
@@ -76,12 +80,53 @@ def test_a_household_result_explains_each_failed_indicator(cases: Engine) -> Non
 
 
 def test_a_result_outside_the_scope_is_not_found(cases: Engine) -> None:
-    from tuopin.domain.errors import NotFound
-
     run_id = run(cases)
     with Session(cases) as db, pytest.raises(NotFound):
-        assessments.household_result(db, run_id=run_id, number=NUMBERS["fine"],
-                                     scope=Scope("621121002001"))
+        assessments.household_result(db, principal=operator("t", "621121002001"),
+                                     run_id=run_id, number=NUMBERS["fine"])
+
+
+def test_a_helper_sees_the_result_of_their_own_households_only(cases: Engine) -> None:
+    run_id = run(cases)
+    helper = user(Role.HELPER, VILLAGE, username="wang",
+                  households=frozenset({NUMBERS["dropout"]}))
+    with Session(cases) as db:
+        mine = assessments.household_result(db, principal=helper, run_id=run_id,
+                                            number=NUMBERS["dropout"])
+        assert (mine["household"], mine["poor"]) == (NUMBERS["dropout"], True)
+        with pytest.raises(NotFound):
+            assessments.household_result(db, principal=helper, run_id=run_id,
+                                         number=NUMBERS["fine"])
+        assert assessments.latest_household_result(db, principal=helper,
+                                                   number=NUMBERS["fine"]) is None
+
+
+@pytest.mark.parametrize("role", [Role.TOWNSHIP_OFFICER, Role.VILLAGE_CADRE, Role.HELPER,
+                                  Role.VERIFIER, Role.AUDITOR])
+def test_it_refuses_an_assessment_run_to_roles_below_the_county(cases: Engine,
+                                                                role: Role) -> None:
+    someone = user(role, VILLAGE, username="x")
+    with pytest.raises(PermissionDenied):
+        assessments.compute(cases, principal=someone, standard=load("cn-national"),
+                            year=2019, engine_name="db")
+    computed = assessments.compute(cases, principal=OPERATOR, standard=load("cn-national"),
+                                   year=2019, engine_name="db")
+    with pytest.raises(PermissionDenied):
+        assessments.record(cases, computed, principal=someone)
+    with Session(cases) as db:
+        assert db.scalar(select(func.count()).select_from(AssessmentRunRecord)) == 0
+
+
+def test_a_county_officers_run_covers_their_county_and_names_them(cases: Engine) -> None:
+    officer = user(Role.COUNTY_OFFICER, "621121", username="zhou")
+    computed = assessments.compute(cases, principal=officer, standard=load("cn-national"),
+                                   year=2019, engine_name="db")
+    run_id = assessments.record(cases, computed, principal=officer)
+    with Session(cases) as db:
+        info = db.get(AssessmentRunRecord, run_id)
+        assert info is not None
+        assert (info.created_by, info.scope, info.households) == (
+            "web:zhou", "621121000000", len(CASES))
 
 
 def test_incidence_rolls_up_every_level_to_the_same_total(cases: Engine) -> None:
@@ -89,21 +134,21 @@ def test_incidence_rolls_up_every_level_to_the_same_total(cases: Engine) -> None
     expected_poor = sum(1 for _, _, wanted in CASES.values() if wanted)
     with Session(cases) as db:
         for level in ("province", "prefecture", "county", "township", "village"):
-            rows = reports.incidence(db, run_id=run_id, level=level, scope=EVERYTHING)
+            rows = reports.incidence(db, principal=OPERATOR, run_id=run_id, level=level)
             assert len(rows) == 1
             assert rows[0]["poor_households"] == expected_poor
             assert rows[0]["incidence"] == pytest.approx(
                 rows[0]["poor_people"] / rows[0]["people"])
-        village = reports.incidence(db, run_id=run_id, level="village", scope=EVERYTHING)[0]
+        village = reports.incidence(db, principal=OPERATOR, run_id=run_id, level="village")[0]
     assert village["name"] == "东关村"
 
 
 def test_the_mpi_report_matches_a_hand_count(cases: Engine) -> None:
     run_id = run(cases, "cn-mpi")
     with Session(cases) as db:
-        result = reports.mpi(db, run_id=run_id, by=None, scope=EVERYTHING)
-        by_level = reports.mpi(db, run_id=run_id, by="village", scope=EVERYTHING)
-        by_sex = reports.mpi(db, run_id=run_id, by="sex", scope=EVERYTHING)
+        result = reports.mpi(db, principal=OPERATOR, run_id=run_id, by=None)
+        by_level = reports.mpi(db, principal=OPERATOR, run_id=run_id, by="village")
+        by_sex = reports.mpi(db, principal=OPERATOR, run_id=run_id, by="sex")
     # poor at k=1/3: poor_and_dropout (income 1/4 + education 1/4 = 1/2), 2 members
     people = result.population
     assert result.H == pytest.approx(2 / people)
@@ -117,7 +162,7 @@ def test_the_mpi_report_matches_a_hand_count(cases: Engine) -> None:
 def test_diff_lists_the_households_that_change_and_why(cases: Engine) -> None:
     first = run(cases, year=2019)
     with Session(cases) as db:
-        before = assessment_diff.stored_results(db, first, EVERYTHING)
+        before = assessment_diff.stored_results(db, principal=OPERATOR, run_id=first)
     stricter = load("cn-national").text.replace('survey.housing_grade in ["C", "D"]',
                                                 'survey.housing_grade in ["B", "C", "D"]')
     assert stricter != load("cn-national").text
@@ -126,7 +171,7 @@ def test_diff_lists_the_households_that_change_and_why(cases: Engine) -> None:
     from tuopin.standards.loader import loads
 
     after = assessment_diff.computed_results(assessments.compute(
-        cases, standard=loads(looser), year=2019, engine_name="db"))
+        cases, principal=OPERATOR, standard=loads(looser), year=2019, engine_name="db"))
     changes = assessment_diff.diff(before, after)
     assert changes == [{"household_number": NUMBERS["water_cut"], "village_code": VILLAGE,
                         "before": "poor", "after": "not poor", "gained": "",
@@ -135,8 +180,6 @@ def test_diff_lists_the_households_that_change_and_why(cases: Engine) -> None:
 
 
 def test_a_what_if_file_is_checked_before_it_runs(tmp_path: Path) -> None:
-    from tuopin.domain.errors import ValidationFailed
-
     path = tmp_path / "mine.toml"
     path.write_text(textwrap.dedent(load("cn-national").text).replace(
         "survey.water_quality_ok == false", "survey.water_quality == false"), encoding="utf-8")

@@ -10,6 +10,9 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from factories import COUNTY, OPERATOR, user
+from tuopin.domain.enums import Role
+from tuopin.domain.errors import PermissionDenied
 from tuopin.services import audit
 from tuopin.storage.db import make_engine
 
@@ -28,7 +31,7 @@ def append_events(engine: Engine, n: int) -> None:
 
 def verify(engine: Engine) -> audit.ChainReport:
     with Session(engine) as db:
-        return audit.verify(db)
+        return audit.verify(db, principal=OPERATOR)
 
 
 def test_an_untouched_chain_verifies(engine: Engine) -> None:
@@ -129,6 +132,34 @@ def test_concurrent_writers_never_fork_the_chain(pg_url: str) -> None:
 def test_history_lists_one_records_events_in_order(engine: Engine) -> None:
     append_events(engine, 3)
     with Session(engine) as db:
-        events = audit.history(db, entity="household", entity_id="H1")
-    assert [e.entity_id for e in events] == ["H1"]
-    assert events[0].before == '{"status":"poor"}'
+        events = audit.history(db, principal=OPERATOR, entity="household", entity_id="H1")
+    assert [e["entity_id"] for e in events] == ["H1"]
+    assert events[0]["before"] == '{"status":"poor"}'
+    assert (events[0]["actor"], events[0]["action"]) == ("tester", "edit")
+
+
+def test_an_auditor_reads_and_verifies_the_whole_trail(engine: Engine) -> None:
+    append_events(engine, 3)
+    auditor = user(Role.AUDITOR, username="shen")
+    with Session(engine) as db:
+        assert audit.verify(db, principal=auditor).ok
+        assert len(audit.history(db, principal=auditor, entity="household")) == 3
+
+
+@pytest.mark.parametrize("role", [Role.COUNTY_OFFICER, Role.TOWNSHIP_OFFICER,
+                                  Role.VILLAGE_CADRE, Role.HELPER, Role.VERIFIER])
+def test_it_refuses_the_trail_to_roles_that_do_not_audit(engine: Engine, role: Role) -> None:
+    append_events(engine, 1)
+    someone = user(role, COUNTY, username="x")
+    with Session(engine) as db:
+        with pytest.raises(PermissionDenied):
+            audit.verify(db, principal=someone)
+        with pytest.raises(PermissionDenied):
+            audit.history(db, principal=someone, entity="household")
+
+
+def test_it_refuses_the_whole_trail_to_a_principal_limited_to_a_region(engine: Engine) -> None:
+    append_events(engine, 1)
+    with Session(engine) as db, pytest.raises(PermissionDenied):
+        audit.history(db, principal=user(Role.ADMIN, COUNTY, username="admin"),
+                      entity="household")

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from factories import COUNTY, OTHER_VILLAGE, VILLAGE, assessment_registry
-from tuopin.domain.scope import EVERYTHING, Scope
+from factories import COUNTY, OPERATOR, OTHER_VILLAGE, VILLAGE, assessment_registry, operator, user
+from tuopin.domain.enums import Role
 from tuopin.io.schema import Kind
 from tuopin.services.assessment import runs as assessments
 from tuopin.services.imports.files import import_file
@@ -29,21 +29,22 @@ def runs(engine: Engine, tmp_path: Path) -> dict[int, int]:
     (2020 twice: the newer run of a year is the one that counts)."""
     files = assessment_registry(tmp_path, years=(2019, 2020))
     for kind in (Kind.REGIONS, Kind.HOUSEHOLDS, Kind.MEMBERS, Kind.SURVEYS):
-        assert import_file(engine, kind=kind, path=files[kind.value], actor="t",
-                           today=AS_OF).ok
+        assert import_file(engine, principal=operator("t"), kind=kind,
+                           path=files[kind.value], today=AS_OF).ok
     made = {}
     for year in (2019, 2020, 2020):
         made[year] = assessments.record(engine, assessments.compute(
-            engine, standard=load("cn-national"), year=year, engine_name="db"), actor="t")
+            engine, principal=OPERATOR, standard=load("cn-national"), year=year,
+            engine_name="db"), principal=operator("t"))
     return made
 
 
 def test_the_totals_come_from_the_newest_run_and_match_the_incidence_report(
         engine: Engine, runs: dict[int, int]) -> None:
     with Session(engine) as db:
-        board = dashboard.overview(db, scope=Scope(COUNTY), as_of=AS_OF)
-        expected = reports.total(reports.incidence(db, run_id=runs[2020], level="village",
-                                                   scope=Scope(COUNTY)))
+        board = dashboard.overview(db, principal=operator("t", COUNTY), as_of=AS_OF)
+        expected = reports.total(reports.incidence(db, principal=operator("t", COUNTY),
+                                                   run_id=runs[2020], level="village"))
     assert board.run == {"id": runs[2020], "year": 2020, "standard": "cn-national"}
     assert board.standards == ["cn-national"]
     t = board.totals
@@ -55,22 +56,22 @@ def test_the_totals_come_from_the_newest_run_and_match_the_incidence_report(
 
 def test_the_trend_has_one_point_per_year(engine: Engine, runs: dict[int, int]) -> None:
     with Session(engine) as db:
-        board = dashboard.overview(db, scope=EVERYTHING, as_of=AS_OF)
+        board = dashboard.overview(db, principal=OPERATOR, as_of=AS_OF)
     assert [(p["year"], p["run"]) for p in board.trend] == [(2019, runs[2019]),
                                                             (2020, runs[2020])]
 
 
-@pytest.mark.parametrize(("scope", "level", "codes"), [
-    (EVERYTHING, "province", ["620000000000"]),
-    (Scope(COUNTY), "township", ["621121001000"]),
-    (Scope("621121001"), "village", [VILLAGE]),
-    (Scope(VILLAGE), None, []),  # a village has nothing below it on the dashboard
+@pytest.mark.parametrize(("region", "level", "codes"), [
+    (None, "province", ["620000000000"]),
+    (COUNTY, "township", ["621121001000"]),
+    ("621121001", "village", [VILLAGE]),
+    (VILLAGE, None, []),  # a village has nothing below it on the dashboard
 ])
 def test_the_breakdown_is_one_level_below_the_region(
-        engine: Engine, runs: dict[int, int], scope: Scope, level: str | None,
+        engine: Engine, runs: dict[int, int], region: str | None, level: str | None,
         codes: list[str]) -> None:
     with Session(engine) as db:
-        board = dashboard.overview(db, scope=scope, as_of=AS_OF)
+        board = dashboard.overview(db, principal=operator("t", region), as_of=AS_OF)
     assert board.level == level and [r["code"] for r in board.breakdown] == codes
     if codes:
         assert sum(r["poor_people"] for r in board.breakdown) == board.totals.poor_people
@@ -78,28 +79,40 @@ def test_the_breakdown_is_one_level_below_the_region(
 
 def test_a_region_without_results_shows_zeros(engine: Engine, runs: dict[int, int]) -> None:
     with Session(engine) as db:
-        board = dashboard.overview(db, scope=Scope(OTHER_VILLAGE), as_of=AS_OF)
+        board = dashboard.overview(db, principal=operator("t", OTHER_VILLAGE), as_of=AS_OF)
     assert board.run is None and board.totals.people == 0 and board.totals.incidence is None
 
 
 def test_an_unknown_standard_falls_back_to_the_newest(engine: Engine,
                                                       runs: dict[int, int]) -> None:
     with Session(engine) as db:
-        board = dashboard.overview(db, scope=EVERYTHING, as_of=AS_OF, standard="nope")
+        board = dashboard.overview(db, principal=OPERATOR, as_of=AS_OF, standard="nope")
     assert board.standard == "cn-national"
 
 
 def test_overdue_measures_are_counted_in_the_region(engine: Engine,
                                                     runs: dict[int, int]) -> None:
     with Session(engine) as db, db.begin():
-        plans.draft(db, run_id=runs[2020], scope=EVERYTHING, actor="t", as_of=date(2020, 1, 1))
-        approved = plans.approve_all(db, scope=EVERYTHING, actor="t", as_of=date(2020, 1, 1))
+        plans.draft(db, principal=operator("t"), run_id=runs[2020], as_of=date(2020, 1, 1))
+        approved = plans.approve_all(db, principal=operator("t"), as_of=date(2020, 1, 1))
     assert approved
+    county = operator("t", COUNTY)
     with Session(engine) as db:
-        late = dashboard.overview(db, scope=Scope(COUNTY), as_of=AS_OF).overdue_measures
-        early = dashboard.overview(db, scope=Scope(COUNTY), as_of=date(2020, 1, 2))
-        elsewhere = dashboard.overview(db, scope=Scope(OTHER_VILLAGE), as_of=AS_OF)
+        late = dashboard.overview(db, principal=county, as_of=AS_OF).overdue_measures
+        early = dashboard.overview(db, principal=county, as_of=date(2020, 1, 2))
+        elsewhere = dashboard.overview(db, principal=operator("t", OTHER_VILLAGE), as_of=AS_OF)
     assert late > 0 and early.overdue_measures == 0 and elsewhere.overdue_measures == 0
+
+
+def test_a_helpers_dashboard_shows_the_figures_of_their_region_not_of_their_few(
+        engine: Engine, runs: dict[int, int]) -> None:
+    helper = user(Role.HELPER, VILLAGE, username="wang",
+                  households=frozenset({f"{VILLAGE}0001"}))
+    with Session(engine) as db:
+        mine = dashboard.overview(db, principal=helper, as_of=AS_OF)
+        village = dashboard.overview(db, principal=operator("t", VILLAGE), as_of=AS_OF)
+    assert mine.run == village.run and mine.totals == village.totals
+    assert mine.totals.households > 1
 
 
 @pytest.mark.parametrize("level", ["province", "prefecture", "county", "township", "village"])
@@ -109,7 +122,7 @@ def test_the_roll_up_of_every_level_equals_the_incidence_report_of_the_results(
     from tuopin.storage.models import AssessmentRollupRecord as U
 
     with Session(engine) as db:
-        expected = reports.incidence(db, run_id=runs[2019], level=level, scope=EVERYTHING)
+        expected = reports.incidence(db, principal=OPERATOR, run_id=runs[2019], level=level)
         stored = db.execute(select(U.region_code, U.households, U.people, U.poor_households,
                                    U.poor_people)
                             .where(U.run_id == runs[2019],

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
+from factories import OPERATOR, operator
 from tuopin.domain.errors import ValidationFailed
-from tuopin.domain.scope import EVERYTHING, Scope
 from tuopin.services.exits import area_exits as exit_checks
 from tuopin.standards.loader import load
 from tuopin.storage.db import session_factory
@@ -68,8 +68,8 @@ def test_villages_pass_below_3_percent_in_the_west_and_below_2_percent_elsewhere
     engine: Engine, run: int,
 ) -> None:
     with Session(engine) as db:
-        checked = {r["code"]: r for r in exit_checks.check(db, level="village", run_id=run,
-                                                           scope=EVERYTHING)}
+        checked = {r["code"]: r for r in exit_checks.check(db, principal=OPERATOR,
+                                                           level="village", run_id=run)}
     west, east = checked[GANSU_VILLAGE], checked[HEBEI_VILLAGE]
     assert (west["western"], west["verdict"]) == (True, "pass")
     assert by_criterion(west) == {"incidence": (pytest.approx(0.025), "< 3%", "pass")}
@@ -83,8 +83,8 @@ def test_the_region_file_s_western_flag_decides_the_threshold(engine: Engine, ru
         db.execute(update(RegionRecord).where(RegionRecord.code == "620000000000")
                    .values(western=False))
     with Session(engine) as db:
-        (region,) = exit_checks.check(db, level="village", run_id=run,
-                                      scope=Scope(GANSU_VILLAGE))
+        (region,) = exit_checks.check(db, principal=operator("t", GANSU_VILLAGE),
+                                      level="village", run_id=run)
     assert (region["western"], region["verdict"]) == (False, "fail")
 
 
@@ -92,7 +92,8 @@ def test_a_county_without_verification_is_pending_on_three_rates_and_one_degree(
     engine: Engine, run: int,
 ) -> None:
     with Session(engine) as db:
-        (county,) = exit_checks.check(db, level="county", run_id=run, scope=Scope("621121"))
+        (county,) = exit_checks.check(db, principal=operator("t", "621121"), level="county",
+                                      run_id=run)
     assert county["verdict"] == "pending"
     assert by_criterion(county) == {
         "incidence": (pytest.approx(0.025), "< 3%", "pass"),
@@ -115,15 +116,15 @@ def test_a_county_without_verification_is_pending_on_three_rates_and_one_degree(
 def test_each_county_criterion_is_a_veto(engine: Engine, run: int, figures: dict,
                                          verdict: str, failed: list[str]) -> None:
     with Session(engine) as db:
-        (county,) = exit_checks.check(db, level="county", run_id=run, scope=Scope("621121"),
-                                      verification={"621121": figures})
+        (county,) = exit_checks.check(db, principal=operator("t", "621121"), level="county",
+                                      run_id=run, verification={"621121": figures})
     assert county["verdict"] == verdict
     assert [c["criterion"] for c in county["criteria"] if c["outcome"] == "fail"] == failed
 
 
 def test_flat_rows_give_one_row_per_region_and_criterion(engine: Engine, run: int) -> None:
     with Session(engine) as db:
-        checked = exit_checks.check(db, level="county", run_id=run, scope=EVERYTHING)
+        checked = exit_checks.check(db, principal=OPERATOR, level="county", run_id=run)
     rows = exit_checks.flat_rows(checked, lang="zh")
     assert len(rows) == 8 and {r["title"] for r in rows} >= {"错退率", "群众认可度"}
 
@@ -148,4 +149,4 @@ def test_verification_files_are_read_from_csv_or_json(tmp_path: Path) -> None:
 
 def test_an_unknown_level_is_refused(engine: Engine, run: int) -> None:
     with Session(engine) as db, pytest.raises(ValidationFailed, match="village or county"):
-        exit_checks.check(db, level="township", run_id=run, scope=EVERYTHING)
+        exit_checks.check(db, principal=OPERATOR, level="township", run_id=run)

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from factories import OPERATOR
 from tuopin.services import audit
 from tuopin.storage.db import make_engine
 from tuopin.storage.models import MemberRecord
@@ -20,6 +21,7 @@ from tuopin.synth.config import SynthConfig
 from tuopin.synth.generate import generate
 
 HOUSEHOLDS = 20_000
+OPERATOR_NAME = "kill-test"  # the command line's operator, as the audit trail names them
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def tuopin(url: str, *args: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "TUOPIN_DATABASE_URL": url}
+    env = {**os.environ, "TUOPIN_DATABASE_URL": url, "TUOPIN_OPERATOR": OPERATOR_NAME}
     return subprocess.Popen([sys.executable, "-m", "tuopin.cli.main", *args], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -41,8 +43,10 @@ def writing_started(engine: Engine, url: str, pid: int) -> bool:
         wal = Path(url.removeprefix("sqlite:///") + "-wal")
         return wal.exists() and wal.stat().st_size > 1_000_000
     with engine.connect() as conn:
+        # this database only: other tests (and other runs) share the server
         query = text("SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-                     "AND state = 'active' AND (query ILIKE 'COPY%' OR query ILIKE 'INSERT%')")
+                     "AND datname = current_database() AND state = 'active' "
+                     "AND (query ILIKE 'COPY%' OR query ILIKE 'INSERT%')")
         return bool(conn.execute(query).scalar_one())
 
 
@@ -75,8 +79,12 @@ def test_kill_9_during_an_import_leaves_the_store_unchanged(
     engine = make_engine(db_url)  # a new process opens the store after the crash
     assert snapshot(engine) == before
     with Session(engine) as db:
-        assert audit.verify(db).ok
+        assert audit.verify(db, principal=OPERATOR).ok
     retry = tuopin(db_url, "import", "members", str(registry / "members.csv"))
     assert retry.wait(timeout=180) == 0
     assert snapshot(engine)[0] > before[0]
+    with Session(engine) as db:
+        (event,) = audit.history(db, principal=OPERATOR, entity="members")
+        assert (event["action"], event["actor"]) == ("import", f"cli:{OPERATOR_NAME}")
+        assert audit.verify(db, principal=OPERATOR).ok
     engine.dispose()

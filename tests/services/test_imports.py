@@ -10,19 +10,24 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from factories import (
+    OPERATOR,
     REGIONS,
     VILLAGE,
     households,
     members,
+    operator,
     person_id,
     registry_files,
     surveys,
     write_csv,
 )
+from tuopin.domain.enums import HouseholdStatus
 from tuopin.domain.errors import ValidationFailed
 from tuopin.io.schema import Kind
 from tuopin.services import audit
+from tuopin.services.imports import files as imports
 from tuopin.services.imports.files import ImportResult, import_file
+from tuopin.services.registry.households import BY_PROCEDURE
 from tuopin.storage.models import (
     AuditEventRecord,
     HelperAssignmentRecord,
@@ -33,10 +38,11 @@ from tuopin.storage.models import (
 )
 
 TODAY = date(2026, 11, 29)
+IMPORTER = operator("test")
 
 
 def run(engine: Engine, kind: Kind, path: Path, **options: object) -> ImportResult:
-    return import_file(engine, kind=kind, path=path, actor="test", today=TODAY,
+    return import_file(engine, principal=IMPORTER, kind=kind, path=path, today=TODAY,
                        **options)  # type: ignore[arg-type]
 
 
@@ -96,13 +102,72 @@ def test_a_changed_row_is_updated_and_its_version_moves(engine: Engine, tmp_path
     files = registry_files(tmp_path)
     load_all(engine, files)
     changed = households(3)
-    changed[1]["status"] = "monitored"
+    changed[1]["address"] = "二组7号"
     result = run(engine, Kind.HOUSEHOLDS, write_csv(tmp_path / "h2.csv", changed))
     assert (result.inserted, result.updated, result.unchanged) == (0, 1, 2)
     with Session(engine) as db:
         row = db.scalars(select(HouseholdRecord).where(
             HouseholdRecord.number == changed[1]["number"])).one()
-    assert (row.status, row.version) == ("monitored", 2)
+    assert (row.address, row.status, row.version) == ("二组7号", "ordinary", 2)
+
+
+def stored_households(engine: Engine) -> list[tuple[object, ...]]:
+    with engine.connect() as conn:
+        return list(conn.execute(text(
+            "SELECT number, status, year_identified, year_exited, address, version "
+            "FROM household ORDER BY number")).all())
+
+
+@pytest.mark.parametrize(("changes", "columns"), [
+    ({"status": "monitored"}, ["status"]),
+    ({"status": "已脱贫户", "year_exited": 2020}, ["status", "year_exited"]),
+    ({"year_exited": 2020}, ["year_exited"]),
+    ({"year_identified": 2016}, ["year_identified"]),
+])
+def test_it_refuses_a_re_import_that_changes_a_registered_households_status_or_years(
+        engine: Engine, tmp_path: Path, changes: dict[str, object],
+        columns: list[str]) -> None:
+    load_all(engine, registry_files(tmp_path))
+    before, events = stored_households(engine), count(engine, AuditEventRecord)
+    changed = households(3)
+    changed[1].update(changes, address="二组7号")  # an allowed change in the same row
+    changed[2]["address"] = "三组1号"  # and another row that alone would be written
+    result = run(engine, Kind.HOUSEHOLDS, write_csv(tmp_path / "h2.csv", changed))
+    assert [(p.row, p.column, p.reason) for p in result.problems] == [
+        (3, column, BY_PROCEDURE) for column in columns]
+    assert not result.written and (result.inserted, result.updated) == (0, 0)
+    assert stored_households(engine) == before
+    assert count(engine, AuditEventRecord) == events
+
+
+def test_skipping_invalid_rows_keeps_a_registered_households_status(
+        engine: Engine, tmp_path: Path) -> None:
+    load_all(engine, registry_files(tmp_path))
+    changed = households(3)
+    changed[0]["status"] = "ordinary"  # was poor
+    changed[2]["address"] = "三组1号"
+    result = run(engine, Kind.HOUSEHOLDS, write_csv(tmp_path / "h2.csv", changed),
+                 skip_invalid=True)
+    assert result.written and result.rejected_rows == [2] and result.updated == 1
+    rows = {r[0]: r for r in stored_households(engine)}
+    assert rows[str(changed[0]["number"])][1] == "poor"
+    assert rows[str(changed[2]["number"])][4] == "三组1号"
+
+
+@pytest.mark.parametrize("status", list(HouseholdStatus))
+def test_it_imports_a_new_household_with_any_status(engine: Engine, tmp_path: Path,
+                                                    status: HouseholdStatus) -> None:
+    load_all(engine, registry_files(tmp_path))
+    new = {"number": f"{VILLAGE}0009", "village_code": VILLAGE, "status": status.value,
+           "year_identified": 2016, "year_exited": 2020 if status is not
+           HouseholdStatus.POOR else None}
+    result = run(engine, Kind.HOUSEHOLDS, write_csv(tmp_path / "new.csv", [new]))
+    assert result.ok and result.written and result.inserted == 1
+    with Session(engine) as db:
+        home = db.scalars(select(HouseholdRecord).where(
+            HouseholdRecord.number == new["number"])).one()
+    assert (home.status, home.year_identified, home.year_exited) == (
+        status.value, 2016, new["year_exited"])
 
 
 def test_every_import_writes_one_audit_event_with_the_file_hash(
@@ -111,11 +176,12 @@ def test_every_import_writes_one_audit_event_with_the_file_hash(
     files = registry_files(tmp_path)
     results = load_all(engine, files)
     with Session(engine) as db:
-        events = audit.history(db, entity="members")
-        assert audit.verify(db).ok
+        events = audit.history(db, principal=OPERATOR, entity="members")
+        assert audit.verify(db, principal=OPERATOR).ok
     assert len(events) == 1
-    assert events[0].entity_id == results["members"].sha256
-    assert '"rows":6' in (events[0].after or "")
+    assert events[0]["entity_id"] == results["members"].sha256
+    assert events[0]["actor"] == "test"
+    assert '"rows":6' in (events[0]["after"] or "")
 
 
 def test_a_file_with_one_bad_row_writes_nothing(engine: Engine, tmp_path: Path) -> None:
@@ -252,22 +318,59 @@ def test_a_large_import_refreshes_the_planners_statistics(
     monkeypatch.setattr("tuopin.storage.bulk.analyze",
                         lambda conn, tables: analyzed.append(tables))
     files = registry_files(tmp_path, n=3)
-    assert import_file(engine, kind=Kind.REGIONS, path=files["regions"], actor="t",
-                       today=TODAY).ok
-    assert import_file(engine, kind=Kind.HOUSEHOLDS, path=files["households"], actor="t",
-                       today=TODAY).ok
+    assert run(engine, Kind.REGIONS, files["regions"]).ok
+    assert run(engine, Kind.HOUSEHOLDS, files["households"]).ok
     assert ("household",) in analyzed
     analyzed.clear()
-    import_file(engine, kind=Kind.HOUSEHOLDS, path=files["households"], actor="t",
-                today=TODAY)  # nothing changes the second time: nothing to refresh
+    run(engine, Kind.HOUSEHOLDS, files["households"])  # nothing changes: nothing to refresh
     assert analyzed == []
 
 
-def test_refreshing_the_statistics_runs_on_both_databases(engine: Engine) -> None:
+def planner_rows(engine: Engine, table: str) -> int | None:
+    """How many rows the planner's statistics of ``table`` say it holds (None: it has none,
+    it was never analysed). SQLite keeps them in main.sqlite_stat1 (temp.sqlite_stat1 holds
+    the staging tables'), PostgreSQL in pg_statistic (pg_stats) and pg_class.reltuples; both
+    are written by ANALYZE in its transaction, and nothing else fills them for a table of a
+    few rows (autovacuum analyses a table after 50 changed rows)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            if not conn.execute(text("SELECT count(*) FROM main.sqlite_master "
+                                     "WHERE name = 'sqlite_stat1'")).scalar_one():
+                return None
+            stats = conn.execute(text("SELECT stat FROM main.sqlite_stat1 WHERE tbl = :t"),
+                                 {"t": table}).scalars().all()
+            return max(int(s.split()[0]) for s in stats) if stats else None
+        if not conn.execute(text("SELECT count(*) FROM pg_stats WHERE tablename = :t "
+                                 "AND schemaname = current_schema()"), {"t": table}).scalar_one():
+            return None
+        return int(conn.execute(text("SELECT reltuples FROM pg_class WHERE relname = :t "
+                                     "AND relnamespace = current_schema()::regnamespace"),
+                                {"t": table}).scalar_one())
+
+
+@pytest.mark.parametrize(("threshold", "expected"), [(2, 3), (10_000, None)],
+                         ids=["large", "small"])
+def test_the_planner_statistics_of_the_imported_table_are_refreshed_after_a_large_import(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: int,
+        expected: int | None) -> None:
+    monkeypatch.setattr(imports, "ANALYZE_AFTER_ROWS", threshold)
+    files = registry_files(tmp_path, n=3)
+    assert run(engine, Kind.REGIONS, files["regions"]).ok
+    assert planner_rows(engine, "household") is None
+    assert run(engine, Kind.HOUSEHOLDS, files["households"]).inserted == 3
+    assert planner_rows(engine, "household") == expected  # small: left to autovacuum
+
+
+def test_refreshing_the_statistics_runs_on_both_databases(engine: Engine,
+                                                          tmp_path: Path) -> None:
     from tuopin.storage import bulk
 
+    load_all(engine, registry_files(tmp_path, n=3))  # too few rows to refresh anything
+    tables = {"household": 3, "helper": 1, "helper_assignment": 3}
+    assert {t: planner_rows(engine, t) for t in tables} == dict.fromkeys(tables)
     with engine.begin() as conn:
-        bulk.analyze(conn, ("household", "helper", "helper_assignment"))
+        bulk.analyze(conn, tuple(tables))
+    assert {t: planner_rows(engine, t) for t in tables} == tables
 
 
 def test_no_check_asks_not_in_a_subquery(engine: Engine, tmp_path: Path) -> None:

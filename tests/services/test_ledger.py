@@ -14,17 +14,17 @@ import pytest
 from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from factories import households, registry_files, surveys, write_csv
+from factories import OPERATOR, households, operator, registry_files, surveys, user, write_csv
+from tuopin.domain.enums import Role
+from tuopin.domain.errors import NotFound, PermissionDenied, StaleVersion
 from tuopin.domain.ledger import RuleBroken
-from tuopin.domain.scope import EVERYTHING, Scope
 from tuopin.io.schema import Kind
 from tuopin.services import audit
 from tuopin.services.assessment import runs as assessments
 from tuopin.services.imports.files import import_file
 from tuopin.services.plans import evidence, ledger
 from tuopin.services.plans import household_plans as plans
-from tuopin.services.plans.store import current_plan_id
-from tuopin.services.registry.households import StaleVersion
+from tuopin.services.plans.evidence import EvidenceFile, EvidenceStore
 from tuopin.standards.loader import load
 from tuopin.storage.db import make_engine, session_factory
 from tuopin.storage.models import (
@@ -41,6 +41,7 @@ SKIP_PG = os.environ.get("TUOPIN_TEST_SKIP_PG") == "1"
 TODAY = date(2026, 11, 29)
 AS_OF = date(2020, 1, 1)
 NUMBER = str(households(1)[0]["number"])  # poor: income 1500 per head, a grade C house
+OTHER = str(households(3)[1]["number"])  # another household 王 helps
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x01" * 64
 PDF = b"%PDF-1.7\n" + b"\x02" * 64
@@ -60,8 +61,8 @@ def build(engine: Engine, folder: Path) -> None:
         *surveys([str(h["number"]) for h in households(3)], 2019),
         {**surveys([NUMBER], 2020)[0], "wage_income": 9000}])
     for kind in Kind:
-        assert import_file(engine, kind=kind, path=files[kind.value], actor="t",
-                           today=TODAY).ok
+        assert import_file(engine, principal=operator("t"), kind=kind,
+                           path=files[kind.value], today=TODAY).ok
     with engine.begin() as conn:  # 王's login: he may not check his own measures off either
         helper = conn.scalar(select(HelperRecord.id).where(HelperRecord.number == "H001"))
         conn.execute(insert(table_of(UserRecord)).values(
@@ -69,9 +70,10 @@ def build(engine: Engine, folder: Path) -> None:
             helper_id=helper, created_at="2020-01-01T00:00:00Z"))
     for year in (2019, 2020):
         assessments.record(engine, assessments.compute(
-            engine, standard=load("cn-national"), year=year, engine_name="db"), actor="o")
+            engine, principal=OPERATOR, standard=load("cn-national"), year=year,
+            engine_name="db"), principal=operator("o"))
     with session_factory(engine)() as db, db.begin():
-        report = plans.draft(db, run_id=1, scope=EVERYTHING, actor="drafter", as_of=AS_OF,
+        report = plans.draft(db, principal=operator("drafter"), run_id=1, as_of=AS_OF,
                              household_number=NUMBER)
     assert [r["measures"] for r in report.drafted] == [3]
 
@@ -125,22 +127,30 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def approved(engine: Engine) -> Engine:
     with session_factory(engine)() as db, db.begin():
-        plans.approve(db, plan_id=current_plan_id(db, number=NUMBER, scope=EVERYTHING),
-                      scope=EVERYTHING, actor="officer", as_of=AS_OF, expected_version=1)
+        plans.approve(db, principal=operator("officer"),
+                      plan_id=plans.current_plan(db, principal=OPERATOR, number=NUMBER),
+                      as_of=AS_OF, expected_version=1)
     return engine
 
 
 def do(engine: Engine, step: Callable[..., Any], measure: int, **options: Any) -> Any:
     options.setdefault("as_of", date(2020, 3, 1))
     with session_factory(engine)() as db, db.begin():
-        return step(db, measure_id=measure, actor=options.pop("actor", "cadre"),
-                    scope=options.pop("scope", EVERYTHING), **options)
+        return step(db, measure_id=measure,
+                    principal=options.pop("principal", operator("cadre")), **options)
 
 
 def attach(engine: Engine, measure: int, data: bytes, data_dir: Path, name: str = "a.png",
-           max_bytes: int = 1000) -> EvidenceRecord:
-    return do(engine, evidence.store, measure, filename=name, data=data,  # type: ignore[no-any-return]
-              content_type=None, data_dir=data_dir, max_bytes=max_bytes)
+           max_bytes: int = 1000, **options: Any) -> dict[str, Any]:
+    return do(engine, evidence.store, measure,  # type: ignore[no-any-return]
+              file=EvidenceFile(name, data, None), store=EvidenceStore(data_dir, max_bytes),
+              **options)
+
+
+def evidence_of(engine: Engine, measure: int) -> int:
+    with Session(engine) as db:
+        return db.scalar(select(func.count()).select_from(EvidenceRecord)
+                         .where(EvidenceRecord.measure_id == measure)) or 0
 
 
 def state(engine: Engine, measure: int) -> tuple[dict[str, Any], int]:
@@ -173,14 +183,15 @@ def test_a_measure_goes_from_planned_to_verified_one_audit_event_a_step(
     attach(approved, INCOME, JPEG, tmp_path)
     do(approved, ledger.complete, INCOME, completed_on=date(2020, 2, 20))
     record = do(approved, ledger.verify, INCOME, verifier="H002", as_of=date(2020, 3, 5))
-    assert (record.status, record.verifier, record.verified_on, record.completed_on) == (
-        "verified", "H002", date(2020, 3, 5), date(2020, 2, 20))
+    assert (record["status"], record["verifier"], record["verified_on"],
+            record["completed_on"]) == ("verified", "H002", date(2020, 3, 5), date(2020, 2, 20))
     row, after = state(approved, INCOME)
     assert after == count + 4 and row["version"] == 4
     with Session(approved) as db:
-        actions = [e.action for e in audit.history(db, entity="measure", entity_id="1")]
+        actions = [e["action"] for e in audit.history(db, principal=OPERATOR, entity="measure",
+                                                      entity_id="1")]
         assert actions == ["start", "evidence", "complete", "verify"]
-        assert audit.verify(db).ok
+        assert audit.verify(db, principal=OPERATOR).ok
 
 
 def test_completing_without_evidence_is_refused_and_changes_nothing(approved: Engine) -> None:
@@ -197,6 +208,38 @@ def test_verifying_ones_own_measure_is_refused_and_changes_nothing(
             verifier=verifier)
 
 
+def test_it_refuses_the_responsible_helper_checking_off_their_own_measure_at_the_web(
+    approved: Engine, tmp_path: Path
+) -> None:
+    done(approved, INCOME, tmp_path)
+    wang = user(Role.HELPER, username="wang", households=frozenset({NUMBER, OTHER}))
+    refused(approved, INCOME, "wang is responsible for measure 1", ledger.verify,
+            principal=wang)
+
+
+def test_it_records_the_web_users_own_name_as_verifier_whatever_verifier_they_pass(
+    approved: Engine, tmp_path: Path
+) -> None:
+    done(approved, INCOME, tmp_path)
+    li = user(Role.VERIFIER, username="li")
+    record = do(approved, ledger.verify, INCOME, principal=li, verifier="H001",
+                as_of=date(2020, 3, 5))
+    assert (record["status"], record["verifier"], record["verified_on"]) == (
+        "verified", "li", date(2020, 3, 5))
+    with Session(approved) as db:
+        (*_, event) = audit.history(db, principal=OPERATOR, entity="measure", entity_id="1")
+        assert (event["action"], event["actor"]) == ("verify", "web:li")
+
+
+def test_it_refuses_an_operator_verifying_without_naming_the_verifier(
+    approved: Engine, tmp_path: Path
+) -> None:
+    done(approved, INCOME, tmp_path)
+    refused(approved, INCOME, "Name the verifier who checks measure 1 off", ledger.verify)
+    refused(approved, INCOME, "Name the verifier who checks measure 1 off", ledger.verify,
+            verifier="  ")
+
+
 def test_verifying_a_measure_not_done_is_refused_and_changes_nothing(approved: Engine) -> None:
     refused(approved, INCOME, "is planned: it cannot be moved to verified", ledger.verify,
             verifier="H002")
@@ -204,7 +247,7 @@ def test_verifying_a_measure_not_done_is_refused_and_changes_nothing(approved: E
 
 def test_cancelling_without_a_reason_is_refused_and_changes_nothing(approved: Engine) -> None:
     refused(approved, INCOME, "Give the reason for cancelling", ledger.cancel, reason="")
-    assert do(approved, ledger.cancel, INCOME, reason="moved to town").status == "cancelled"
+    assert do(approved, ledger.cancel, INCOME, reason="moved to town")["status"] == "cancelled"
 
 
 def test_a_measure_of_a_draft_plan_is_not_carried_out(engine: Engine, tmp_path: Path) -> None:
@@ -220,7 +263,7 @@ def test_a_delay_reason_and_follow_up_are_recorded(approved: Engine) -> None:
     _, count = state(approved, HEALTH)
     record = do(approved, ledger.record_delay, HEALTH, reason="clinic closed",
                 follow_up="约谈帮扶责任人", expected_version=1)
-    assert (record.delay_reason, record.follow_up, record.version) == (
+    assert (record["delay_reason"], record["follow_up"], record["version"]) == (
         "clinic closed", "约谈帮扶责任人", 2)
     assert state(approved, HEALTH)[1] == count + 1
 
@@ -233,10 +276,86 @@ def test_a_step_on_a_stale_version_is_refused_with_the_current_values(approved: 
 
 
 def test_a_measure_outside_the_scope_is_not_found(approved: Engine) -> None:
-    from tuopin.domain.errors import NotFound
-
     with pytest.raises(NotFound):
-        do(approved, ledger.start, INCOME, scope=Scope("621121002001"))
+        do(approved, ledger.start, INCOME, principal=operator("cadre", "621121002001"))
+
+
+def test_it_refuses_a_completion_dated_before_the_plans_approval_and_changes_nothing(
+    approved: Engine, tmp_path: Path
+) -> None:
+    attach(approved, INCOME, PNG, tmp_path)
+    refused(approved, INCOME, r"2019-12-31 is before the plan was approved \(2020-01-01\)",
+            ledger.complete, completed_on=date(2019, 12, 31))
+    done_on_approval = do(approved, ledger.complete, INCOME, completed_on=AS_OF)
+    assert (done_on_approval["status"], done_on_approval["completed_on"]) == ("done", AS_OF)
+
+
+def test_it_refuses_a_completion_dated_after_the_as_of_date(approved: Engine,
+                                                            tmp_path: Path) -> None:
+    attach(approved, INCOME, PNG, tmp_path)
+    refused(approved, INCOME, "2020-03-02 is later than 2020-03-01", ledger.complete,
+            completed_on=date(2020, 3, 2))
+
+
+def test_it_completes_a_measure_with_the_files_handed_in_attached_first(
+    approved: Engine, tmp_path: Path
+) -> None:
+    _, count = state(approved, INCOME)
+    record = do(approved, ledger.complete, INCOME, completed_on=date(2020, 2, 20),
+                files=[EvidenceFile("photo.jpg", JPEG, "image/jpeg"),
+                       EvidenceFile("scan.pdf", PDF, None)],
+                store=EvidenceStore(tmp_path, 1000))
+    assert (record["status"], record["completed_on"], record["version"]) == (
+        "done", date(2020, 2, 20), 2)
+    assert evidence_of(approved, INCOME) == 2
+    assert {p.suffix for p in (tmp_path / "evidence").rglob("*") if p.is_file()} == {
+        ".jpg", ".pdf"}
+    assert state(approved, INCOME)[1] == count + 3
+    with Session(approved) as db:
+        actions = [e["action"] for e in audit.history(db, principal=OPERATOR, entity="measure",
+                                                      entity_id=str(INCOME))]
+        assert actions == ["evidence", "evidence", "complete"]
+
+
+def test_it_counts_evidence_attached_earlier_towards_a_completion_with_files(
+    approved: Engine, tmp_path: Path
+) -> None:
+    attach(approved, INCOME, PNG, tmp_path)
+    record = do(approved, ledger.complete, INCOME, completed_on=date(2020, 2, 20), files=[],
+                store=EvidenceStore(tmp_path, 1000))
+    assert record["status"] == "done" and evidence_of(approved, INCOME) == 1
+
+
+def test_it_keeps_no_evidence_row_of_a_refused_completion_with_files(
+    approved: Engine, tmp_path: Path
+) -> None:
+    refused(approved, INCOME, "before the plan was approved", ledger.complete,
+            completed_on=date(2019, 6, 1), files=[EvidenceFile("photo.png", PNG)],
+            store=EvidenceStore(tmp_path, 1000))
+    assert evidence_of(approved, INCOME) == 0
+
+
+def test_it_hides_a_measure_of_a_household_a_helper_does_not_help(approved: Engine,
+                                                                   tmp_path: Path) -> None:
+    stranger = user(Role.HELPER, username="zhao", households=frozenset({OTHER}))
+    before = state(approved, INCOME)
+    with pytest.raises(NotFound):
+        do(approved, ledger.start, INCOME, principal=stranger)
+    with pytest.raises(NotFound):
+        attach(approved, INCOME, PNG, tmp_path, principal=stranger)
+    assert state(approved, INCOME) == before and not (tmp_path / "evidence").exists()
+    mine = user(Role.HELPER, username="wang", households=frozenset({NUMBER, OTHER}))
+    assert do(approved, ledger.start, INCOME, principal=mine)["status"] == "in_progress"
+
+
+@pytest.mark.parametrize("role", [Role.VERIFIER, Role.AUDITOR])
+def test_it_refuses_a_role_that_may_not_move_measures_before_anything_runs(
+    approved: Engine, role: Role
+) -> None:
+    before = state(approved, INCOME)
+    with pytest.raises(PermissionDenied):
+        do(approved, ledger.start, INCOME, principal=user(role, username="li"))
+    assert state(approved, INCOME) == before
 
 
 # -- evidence --------------------------------------------------------------------------------
@@ -247,13 +366,12 @@ def test_evidence_is_stored_once_by_its_hash(approved: Engine, tmp_path: Path) -
     _, count = state(approved, INCOME)
     again = attach(approved, INCOME, PNG, tmp_path, name="same.png")
     other = attach(approved, HOUSING, PNG, tmp_path)
-    assert again.id == first.id and other.id != first.id
+    assert again["evidence"] == first["evidence"] and other["evidence"] != first["evidence"]
     assert state(approved, INCOME)[1] == count + 1  # only the other measure's upload
     files = [p for p in (tmp_path / "evidence").rglob("*") if p.is_file()]
-    assert files == [evidence.path_of(tmp_path, first.sha256, "image/png")]
-    assert files[0].parent.name == first.sha256[:2] and files[0].read_bytes() == PNG
-    assert (first.uploaded_by, first.uploaded_on, first.size) == ("cadre", date(2020, 3, 1),
-                                                                  len(PNG))
+    assert files == [evidence.path_of(tmp_path, first["sha256"], "image/png")]
+    assert files[0].parent.name == first["sha256"][:2] and files[0].read_bytes() == PNG
+    assert (first["by"], first["on"], first["size"]) == ("cadre", date(2020, 3, 1), len(PNG))
 
 
 @pytest.mark.parametrize(("data", "name", "message"), [
@@ -282,8 +400,8 @@ def test_photos_and_pdfs_are_known_by_their_first_bytes(data: bytes, kind: str |
 def test_the_stored_type_is_the_one_the_bytes_show_not_the_name(approved: Engine,
                                                                  tmp_path: Path) -> None:
     record = attach(approved, INCOME, PDF, tmp_path, name="scan.jpg")
-    assert (record.content_type, record.filename) == ("application/pdf", "scan.jpg")
-    assert evidence.path_of(tmp_path, record.sha256, "application/pdf").suffix == ".pdf"
+    assert (record["type"], record["file"]) == ("application/pdf", "scan.jpg")
+    assert evidence.path_of(tmp_path, record["sha256"], "application/pdf").suffix == ".pdf"
 
 
 # -- re-measurement --------------------------------------------------------------------------
@@ -297,7 +415,7 @@ def test_a_later_run_confirms_a_met_indicator_and_flags_a_verified_failing_one(
     do(approved, ledger.verify, HOUSING, verifier="H002")
     _, count = state(approved, INCOME)
     with session_factory(approved)() as db, db.begin():
-        changes = ledger.remeasure(db, run_id=LATER_RUN, actor="officer", scope=EVERYTHING)
+        changes = ledger.remeasure(db, principal=operator("officer"), run_id=LATER_RUN)
     assert [(c["measure"], c["remeasure"]) for c in changes] == [(INCOME, "confirmed"),
                                                                   (HOUSING, "review")]
     rows = {m: state(approved, m)[0] for m in (INCOME, HOUSING, HEALTH)}
@@ -305,9 +423,9 @@ def test_a_later_run_confirms_a_met_indicator_and_flags_a_verified_failing_one(
         ("confirmed", LATER_RUN), ("review", LATER_RUN), (None, None)]
     assert state(approved, INCOME)[1] == count + 2
     with session_factory(approved)() as db, db.begin():  # once judged, the same run is quiet
-        assert ledger.remeasure(db, run_id=LATER_RUN, actor="officer", scope=EVERYTHING) == []
+        assert ledger.remeasure(db, principal=operator("officer"), run_id=LATER_RUN) == []
         # the run the plan was drafted from never judges its own measures
-        assert ledger.remeasure(db, run_id=1, actor="officer", scope=EVERYTHING) == []
+        assert ledger.remeasure(db, principal=operator("officer"), run_id=1) == []
 
 
 # -- concurrency -----------------------------------------------------------------------------
@@ -331,11 +449,13 @@ def test_two_connections_saving_the_same_measure_never_lose_an_update(pg_engine:
         seen = second.get(MeasureRecord, HEALTH)  # loaded at version 1
         assert seen is not None and seen.version == 1
         with first.begin():
-            ledger.record_delay(first, measure_id=HEALTH, reason="first", follow_up=None,
-                                actor="a", as_of=AS_OF, scope=EVERYTHING, expected_version=1)
+            ledger.record_delay(first, principal=operator("a"), measure_id=HEALTH,
+                                reason="first", follow_up=None, as_of=AS_OF,
+                                expected_version=1)
         with pytest.raises(StaleVersion) as caught:
-            ledger.record_delay(second, measure_id=HEALTH, reason="second", follow_up=None,
-                                actor="b", as_of=AS_OF, scope=EVERYTHING, expected_version=1)
+            ledger.record_delay(second, principal=operator("b"), measure_id=HEALTH,
+                                reason="second", follow_up=None, as_of=AS_OF,
+                                expected_version=1)
         assert caught.value.current["delay_reason"] == "first"
         second.rollback()
     finally:

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from factories import person_id
-from tuopin.domain.errors import ValidationFailed
-from tuopin.domain.scope import EVERYTHING
+from factories import OPERATOR, operator, person_id, user
+from tuopin.domain.enums import Role
+from tuopin.domain.errors import PermissionDenied, ValidationFailed
 from tuopin.services import audit
 from tuopin.services.monitoring import clearance as monitor_clearance
 from tuopin.standards.loader import load
@@ -97,8 +97,8 @@ def test_clearance_is_refused_naming_the_unmet_condition_and_changes_nothing(
     before = stored(engine)
     with session_factory(engine)() as db, db.begin():
         with pytest.raises(ValidationFailed, match=unmet) as caught:
-            monitor_clearance.clear(db, case_id=case, as_of=facts["as_of"], actor="officer",
-                                    scope=EVERYTHING)
+            monitor_clearance.clear(db, principal=operator("officer"), case_id=case,
+                                    as_of=facts["as_of"])
     assert len(caught.value.problems) == 1
     assert stored(engine) == before
 
@@ -109,11 +109,31 @@ def test_clearance_closes_the_case_when_every_condition_holds(
 ) -> None:
     case = identified_case(engine, {**GOOD, "year_exited": year_exited})
     with session_factory(engine)() as db, db.begin():
-        row = monitor_clearance.clear(db, case_id=case, as_of=GOOD["as_of"], actor="officer",
-                                      scope=EVERYTHING)
+        row = monitor_clearance.clear(db, principal=operator("officer"), case_id=case,
+                                      as_of=GOOD["as_of"])
     assert (row["state"], row["cleared_on"]) == ("cleared", GOOD["as_of"])
     with Session(engine) as db:
         assert db.scalars(select(HouseholdRecord.status)).one() == status
-        assert [e.action for e in audit.history(db, entity="monitoring_case")] == [
-            "monitor:cleared"]
-        assert audit.verify(db).ok
+        events = audit.history(db, principal=OPERATOR, entity="monitoring_case")
+        assert [(e["action"], e["actor"]) for e in events] == [("monitor:cleared", "officer")]
+        assert audit.verify(db, principal=OPERATOR).ok
+
+
+@pytest.mark.parametrize(("role", "region"), [
+    (Role.VILLAGE_CADRE, VILLAGE), (Role.TOWNSHIP_OFFICER, "621121001000"),
+    (Role.HELPER, VILLAGE), (Role.VERIFIER, "621121000000"), (Role.AUDITOR, "621121000000"),
+])
+def test_clearance_is_the_countys_and_refused_to_every_other_role(
+    engine: Engine, role: Role, region: str,
+) -> None:
+    case = identified_case(engine, GOOD)
+    before = stored(engine)
+    principal = user(role, region, households=frozenset({"H1"}) if role is Role.HELPER
+                     else None)
+    with session_factory(engine)() as db, db.begin(), pytest.raises(PermissionDenied):
+        monitor_clearance.clear(db, principal=principal, case_id=case, as_of=GOOD["as_of"])
+    assert stored(engine) == before
+    with session_factory(engine)() as db, db.begin():
+        row = monitor_clearance.clear(db, principal=user(Role.COUNTY_OFFICER, "621121000000"),
+                                      case_id=case, as_of=GOOD["as_of"])
+    assert row["state"] == "cleared"

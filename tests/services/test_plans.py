@@ -14,22 +14,20 @@ import pytest
 from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.orm import Session
 
-from factories import CASES, VILLAGE, assessment_registry, write_csv
-from tuopin.domain.enums import MeasureKind
-from tuopin.domain.errors import NotFound
+from factories import CASES, OPERATOR, VILLAGE, assessment_registry, operator, user, write_csv
+from tuopin.domain.enums import MeasureKind, Role
+from tuopin.domain.errors import NotFound, PermissionDenied, StaleVersion
 from tuopin.domain.ledger import RuleBroken
 from tuopin.domain.measures import entry, for_indicator
-from tuopin.domain.scope import EVERYTHING, Scope
 from tuopin.io.schema import Kind
 from tuopin.services import audit
+from tuopin.services.access.principal import Principal
 from tuopin.services.assessment import runs as assessments
 from tuopin.services.imports.files import import_file
 from tuopin.services.plans import household_plans as plans
 from tuopin.services.plans import ledger
 from tuopin.services.plans import revisions as plan_revisions
 from tuopin.services.plans.revisions import add_measure
-from tuopin.services.plans.store import current_plan_id
-from tuopin.services.registry.households import StaleVersion
 from tuopin.standards.loader import load
 from tuopin.storage.db import make_engine, session_factory
 from tuopin.storage.models import AuditEventRecord, HouseholdRecord, PlanRecord
@@ -65,17 +63,17 @@ def build(engine: Engine, tmp_path: Path) -> int:
     files = assessment_registry(tmp_path)
     files["helpers"] = write_csv(tmp_path / "helpers.csv", HELPERS)
     for kind in (Kind.REGIONS, Kind.HOUSEHOLDS, Kind.MEMBERS, Kind.SURVEYS, Kind.HELPERS):
-        assert import_file(engine, kind=kind, path=files[kind.value], actor="t",
-                           today=TODAY).ok
+        assert import_file(engine, principal=operator("t"), kind=kind,
+                           path=files[kind.value], today=TODAY).ok
     with engine.begin() as conn:  # causes of poverty recorded at registration
         conn.execute(update(HouseholdRecord).where(
             HouseholdRecord.number == NUMBERS["low_income"]).values(
             main_cause="capital", other_causes="illness;capital"))
         conn.execute(update(HouseholdRecord).where(
             HouseholdRecord.number == NUMBERS["dangerous_house"]).values(main_cause="skills"))
-    computed = assessments.compute(engine, standard=load("cn-national"), year=2019,
-                                   engine_name="db")
-    return assessments.record(engine, computed, actor="officer")
+    computed = assessments.compute(engine, principal=OPERATOR, standard=load("cn-national"),
+                                   year=2019, engine_name="db")
+    return assessments.record(engine, computed, principal=operator("officer"))
 
 
 # The world is built once per backend and module, then copied for every test (a file copy on
@@ -124,19 +122,20 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def draft(engine: Engine, run_id: int, **options: Any) -> plans.DraftReport:
     with session_factory(engine)() as db, db.begin():
-        return plans.draft(db, run_id=run_id, scope=options.pop("scope", EVERYTHING),
-                           actor="drafter", as_of=options.pop("as_of", AS_OF), **options)
+        return plans.draft(db, principal=options.pop("principal", operator("drafter")),
+                           run_id=run_id, as_of=options.pop("as_of", AS_OF), **options)
 
 
 def measures_of(engine: Engine, case: str) -> dict[str, Any]:
     with Session(engine) as db:
-        return plans.show(db, number=NUMBERS[case], scope=EVERYTHING)
+        return plans.show(db, principal=OPERATOR, number=NUMBERS[case])
 
 
-def approve(engine: Engine, case: str, version: int | None = 1) -> PlanRecord:
+def approve(engine: Engine, case: str, version: int | None = 1,
+            principal: Principal | None = None) -> dict[str, Any]:
     with session_factory(engine)() as db, db.begin():
-        plan_id = current_plan_id(db, number=NUMBERS[case], scope=EVERYTHING)
-        return plans.approve(db, plan_id=plan_id, scope=EVERYTHING, actor="officer",
+        plan_id = plans.current_plan(db, principal=OPERATOR, number=NUMBERS[case])
+        return plans.approve(db, principal=principal or operator("officer"), plan_id=plan_id,
                              as_of=AS_OF, expected_version=version)
 
 
@@ -199,7 +198,7 @@ def test_a_household_that_is_not_poor_is_reported_not_drafted(engine: Engine) ->
 
 
 def test_a_household_outside_the_scope_is_not_drafted(engine: Engine) -> None:
-    assert draft(engine, RUN, scope=Scope("621121002001")).drafted == []
+    assert draft(engine, RUN, principal=operator("drafter", "621121002001")).drafted == []
 
 
 def test_an_approved_plan_is_never_overwritten_by_a_new_draft(engine: Engine) -> None:
@@ -207,7 +206,7 @@ def test_an_approved_plan_is_never_overwritten_by_a_new_draft(engine: Engine) ->
     approved = approve(engine, "three_living")
     before = measures_of(engine, "three_living")
     report = draft(engine, RUN, as_of=date(2021, 1, 1))
-    assert {"household": NUMBERS["three_living"], "plan": approved.id,
+    assert {"household": NUMBERS["three_living"], "plan": approved["plan"],
             "skipped": "has an approved plan"} in report.skipped
     assert measures_of(engine, "three_living") == before
 
@@ -224,8 +223,9 @@ def test_a_new_draft_replaces_an_older_draft_in_place_audited(engine: Engine) ->
     assert [m["due_date"] for m in again["measures"]] == [date(2020, 7, 1)]
     assert events(engine) == count + 1
     with Session(engine) as db:
-        (_, redraft) = audit.history(db, entity="plan", entity_id=str(row["plan"]))
-        assert redraft.action == "redraft" and audit.verify(db).ok
+        (_, redraft) = audit.history(db, principal=OPERATOR, entity="plan",
+                                     entity_id=str(row["plan"]))
+        assert redraft["action"] == "redraft" and audit.verify(db, principal=OPERATOR).ok
 
 
 def test_each_drafted_plan_writes_one_audit_event(engine: Engine) -> None:
@@ -235,7 +235,7 @@ def test_each_drafted_plan_writes_one_audit_event(engine: Engine) -> None:
     approve(engine, "dropout")
     assert events(engine) == count + len(report.drafted) + 1
     with Session(engine) as db:
-        assert audit.verify(db).ok
+        assert audit.verify(db, principal=OPERATOR).ok
 
 
 def test_approval_needs_a_live_measure_and_changes_nothing_when_refused(
@@ -244,8 +244,8 @@ def test_approval_needs_a_live_measure_and_changes_nothing_when_refused(
     draft(engine, RUN, household_number=NUMBERS["no_food"])
     (measure,) = measures_of(engine, "no_food")["measures"]
     with session_factory(engine)() as db, db.begin():
-        ledger.cancel(db, measure_id=measure["id"], reason="duplicate", actor="cadre",
-                      as_of=AS_OF, scope=EVERYTHING)
+        ledger.cancel(db, principal=operator("cadre"), measure_id=measure["id"],
+                      reason="duplicate", as_of=AS_OF)
     version = measures_of(engine, "no_food")["plan"]["version"]
     count = events(engine)
     with pytest.raises(RuleBroken, match="at least one measure"):
@@ -258,11 +258,11 @@ def test_approving_every_draft_skips_plans_without_a_live_measure(engine: Engine
     report = draft(engine, RUN)
     (measure,) = measures_of(engine, "no_food")["measures"]
     with session_factory(engine)() as db, db.begin():
-        ledger.cancel(db, measure_id=measure["id"], reason="duplicate", actor="cadre",
-                      as_of=AS_OF, scope=EVERYTHING)
+        ledger.cancel(db, principal=operator("cadre"), measure_id=measure["id"],
+                      reason="duplicate", as_of=AS_OF)
     count = events(engine)
     with session_factory(engine)() as db, db.begin():
-        approved = plans.approve_all(db, scope=EVERYTHING, actor="officer", as_of=AS_OF)
+        approved = plans.approve_all(db, principal=operator("officer"), as_of=AS_OF)
     assert len(approved) == len(report.drafted) - 1 == events(engine) - count
     assert measures_of(engine, "no_food")["plan"]["status"] == "draft"
     assert measures_of(engine, "three_living")["plan"]["approved_on"] == AS_OF
@@ -274,7 +274,49 @@ def test_approving_a_plan_seen_before_someone_edited_it_is_refused(engine: Engin
     with pytest.raises(StaleVersion, match="version 2, you edited version 1") as caught:
         approve(engine, "no_food", version=1)
     assert caught.value.current["status"] == "draft" and caught.value.current["version"] == 2
-    assert approve(engine, "no_food", version=2).status == "approved"
+    assert approve(engine, "no_food", version=2)["status"] == "approved"
+
+
+def test_it_refuses_a_village_cadre_approving_a_plan_and_changes_nothing(
+    engine: Engine
+) -> None:
+    draft(engine, RUN, household_number=NUMBERS["no_food"])
+    count = events(engine)
+    cadre = user(Role.VILLAGE_CADRE, VILLAGE, username="cadre")
+    with pytest.raises(PermissionDenied):
+        approve(engine, "no_food", principal=cadre)
+    with pytest.raises(PermissionDenied), session_factory(engine)() as db, db.begin():
+        plans.approve_all(db, principal=cadre, as_of=AS_OF)
+    assert measures_of(engine, "no_food")["plan"]["status"] == "draft"
+    assert events(engine) == count
+
+
+@pytest.mark.parametrize("role", [Role.HELPER, Role.VERIFIER, Role.AUDITOR])
+def test_it_refuses_roles_that_neither_draft_nor_approve_plans(engine: Engine,
+                                                                role: Role) -> None:
+    count = events(engine)
+    with pytest.raises(PermissionDenied):
+        draft(engine, RUN, principal=user(role, VILLAGE, username="x"))
+    draft(engine, RUN, household_number=NUMBERS["no_food"])
+    with pytest.raises(PermissionDenied):
+        approve(engine, "no_food", principal=user(role, VILLAGE, username="x"))
+    assert measures_of(engine, "no_food")["plan"]["status"] == "draft"
+    assert events(engine) == count + 1  # the officer's draft only
+
+
+def test_a_township_officer_approves_a_plan_under_their_own_name(engine: Engine) -> None:
+    draft(engine, RUN, household_number=NUMBERS["no_food"])
+    officer = user(Role.TOWNSHIP_OFFICER, "621121001", username="zhang")
+    approved = approve(engine, "no_food", principal=officer)
+    assert (approved["status"], approved["approved_by"]) == ("approved", "web:zhang")
+
+
+def test_a_plan_outside_the_officers_region_is_not_found(engine: Engine) -> None:
+    draft(engine, RUN, household_number=NUMBERS["no_food"])
+    with pytest.raises(NotFound):
+        approve(engine, "no_food", principal=user(Role.TOWNSHIP_OFFICER, "621121002",
+                                                  username="li"))
+    assert measures_of(engine, "no_food")["plan"]["status"] == "draft"
 
 
 @pytest.mark.postgres
@@ -286,14 +328,15 @@ def test_two_connections_editing_the_same_plan_never_lose_an_update(pg_url: str,
     first, second = session_factory(engine)(), session_factory(engine)()
     try:
         second.begin()
-        plan_id = current_plan_id(second, number=NUMBERS["no_food"], scope=EVERYTHING)
+        plan_id = plans.current_plan(second, principal=OPERATOR, number=NUMBERS["no_food"])
         seen = second.get(PlanRecord, plan_id)  # loaded at version 1
         assert seen is not None and seen.version == 1
         with first.begin():
-            add_measure(first, plan_id=plan_id, fields={"kind": "health"}, reason=None,
-                        actor="a", as_of=AS_OF, scope=EVERYTHING, expected_version=1)
+            add_measure(first, principal=operator("a"), plan_id=plan_id,
+                        fields={"kind": "health"}, reason=None, as_of=AS_OF,
+                        expected_version=1)
         with pytest.raises(StaleVersion) as caught:
-            plans.approve(second, plan_id=plan_id, scope=EVERYTHING, actor="b", as_of=AS_OF,
+            plans.approve(second, principal=operator("b"), plan_id=plan_id, as_of=AS_OF,
                           expected_version=1)
         assert len(caught.value.current["measures"]) == 2
         second.rollback()
@@ -313,14 +356,14 @@ def test_two_connections_editing_the_same_plan_never_lose_an_update(pg_url: str,
 def revise(engine: Engine, measure_id: int, changes: dict[str, object], reason: str | None,
            version: int | None = None) -> None:
     with session_factory(engine)() as db, db.begin():
-        plan_revisions.revise_measure(db, measure_id=measure_id, changes=changes, reason=reason,
-                                      actor="cadre", as_of=date(2020, 5, 1), scope=EVERYTHING,
+        plan_revisions.revise_measure(db, principal=operator("cadre"), measure_id=measure_id,
+                                      changes=changes, reason=reason, as_of=date(2020, 5, 1),
                                       expected_version=version)
 
 
 def history(engine: Engine, case: str) -> list[dict[str, Any]]:
     with Session(engine) as db:
-        return plan_revisions.history(db, number=NUMBERS[case], scope=EVERYTHING)
+        return plan_revisions.history(db, principal=OPERATOR, number=NUMBERS[case])
 
 
 def test_editing_a_draft_is_free_and_audited_without_a_revision(engine: Engine) -> None:
@@ -345,8 +388,8 @@ def test_revising_an_approved_plan_without_a_reason_is_refused_and_changes_nothi
         revise(engine, before["id"], {"due_date": "2020-09-01"}, reason="  ")
     with pytest.raises(RuleBroken, match="needs a reason"), \
             session_factory(engine)() as db, db.begin():
-        plan_revisions.add_measure(db, plan_id=shown["plan"]["plan"], fields={"kind": "health"},
-                                   reason=None, actor="cadre", as_of=AS_OF, scope=EVERYTHING,
+        plan_revisions.add_measure(db, principal=operator("cadre"), plan_id=shown["plan"]["plan"],
+                                   fields={"kind": "health"}, reason=None, as_of=AS_OF,
                                    expected_version=None)
     assert measures_of(engine, "no_food")["measures"] == [before]
     assert history(engine, "no_food") == [] and events(engine) == count
@@ -363,11 +406,11 @@ def test_every_change_to_an_approved_plan_is_a_revision_with_before_and_after(
            version=1)
     with session_factory(engine)() as db, db.begin():
         added = plan_revisions.add_measure(
-            db, plan_id=plan.id, fields={"kind": "employment", "content": "进厂务工"},
-            reason="son back home", actor="cadre", as_of=date(2020, 5, 2), scope=EVERYTHING,
-            expected_version=None)
-        ledger.cancel(db, measure_id=added.id, reason="found work alone", actor="cadre",
-                      as_of=date(2020, 5, 3), scope=EVERYTHING)
+            db, principal=operator("cadre"), plan_id=plan["plan"],
+            fields={"kind": "employment", "content": "进厂务工"}, reason="son back home",
+            as_of=date(2020, 5, 2), expected_version=None)
+        ledger.cancel(db, principal=operator("cadre"), measure_id=added["id"],
+                      reason="found work alone", as_of=date(2020, 5, 3))
     first, second, third = history(engine, "no_food")
     assert (first["changed_on"], first["changed_by"], first["reason"]) == (
         date(2020, 5, 1), "cadre", "the office moved")
@@ -379,7 +422,44 @@ def test_every_change_to_an_approved_plan_is_a_revision_with_before_and_after(
         "found work alone", "planned", "cancelled")
     assert events(engine) == count + 3
     with Session(engine) as db:
-        assert audit.verify(db).ok
+        assert audit.verify(db, principal=OPERATOR).ok
+
+
+def test_it_returns_the_revised_measure_as_plain_data(engine: Engine) -> None:
+    draft(engine, RUN, household_number=NUMBERS["no_food"])
+    (measure,) = measures_of(engine, "no_food")["measures"]
+    with session_factory(engine)() as db, db.begin():
+        row = plan_revisions.revise_measure(
+            db, principal=operator("cadre"), measure_id=measure["id"],
+            changes={"budget": "1,234.50"}, reason=None, as_of=date(2020, 5, 1),
+            expected_version=1)
+    assert (row["id"], row["budget"], row["version"], row["status"]) == (
+        measure["id"], 1234.5, 2, "planned")
+
+
+@pytest.mark.parametrize(("budget", "message"), [
+    ("12.345", "at most two decimal places"),
+    ("inf", "is not an amount of money"),
+    ("1e400", "is not an amount of money"),
+    ("100000000.01", "more than the maximum"),
+    ("-5", "cannot be negative"),
+])
+def test_it_refuses_a_budget_that_is_not_money_to_the_fen_and_changes_nothing(
+    engine: Engine, budget: str, message: str
+) -> None:
+    draft(engine, RUN, household_number=NUMBERS["no_food"])
+    shown = measures_of(engine, "no_food")
+    (before,) = shown["measures"]
+    count = events(engine)
+    with pytest.raises(RuleBroken, match=message):
+        revise(engine, before["id"], {"budget": budget}, reason=None)
+    with pytest.raises(RuleBroken, match=message), \
+            session_factory(engine)() as db, db.begin():
+        plan_revisions.add_measure(db, principal=operator("cadre"), plan_id=shown["plan"]["plan"],
+                                   fields={"kind": "health", "budget": budget}, reason=None,
+                                   as_of=AS_OF, expected_version=None)
+    assert measures_of(engine, "no_food")["measures"] == [before]
+    assert events(engine) == count
 
 
 def test_a_stale_measure_edit_is_refused_with_the_current_values(engine: Engine) -> None:

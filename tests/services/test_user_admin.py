@@ -13,11 +13,12 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from factories import COUNTY, OTHER_VILLAGE, VILLAGE, registry_files
+from factories import COUNTY, OPERATOR, OTHER_VILLAGE, VILLAGE, operator, registry_files
 from tuopin.domain.enums import Role
 from tuopin.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from tuopin.io.schema import Kind
-from tuopin.services.access import users
+from tuopin.services.access import sessions, users
+from tuopin.services.access.principal import Principal
 from tuopin.services.imports.files import import_file
 from tuopin.storage.db import session_factory
 from tuopin.storage.models import AuditEventRecord, RegionRecord
@@ -31,7 +32,8 @@ OTHER_COUNTY, OTHER_COUNTY_VILLAGE = "621122000000", "621122001001"
 def db(engine: Engine, tmp_path: Path, today: Any) -> Iterator[Session]:
     """The test registry (county 621121), a second county with a village, and an admin."""
     for kind, path in registry_files(tmp_path).items():
-        assert import_file(engine, kind=Kind(kind), path=path, actor="t", today=today).ok
+        assert import_file(engine, principal=OPERATOR, kind=Kind(kind), path=path,
+                           today=today).ok
     with session_factory(engine)() as session, session.begin():
         session.add_all([
             RegionRecord(code=OTHER_COUNTY, name="陇西县", level=3, parent_code="621100000000"),
@@ -43,11 +45,16 @@ def db(engine: Engine, tmp_path: Path, today: Any) -> Iterator[Session]:
         yield session
 
 
+def as_(db: Session, manager: users.User) -> Principal:
+    """The principal ``manager`` acts as on the web."""
+    return users.principal_of(db, user=manager)
+
+
 def add(db: Session, username: str, role: Role, region: str | None,
         manager: users.User | None = None, **extra: Any) -> users.User:
-    return users.add(db, username=username, role=role, region_code=region, password=PASSWORD,
-                     actor=f"web:{manager.username}" if manager else "cli", hasher=CHEAP,
-                     manager=manager, **extra)
+    principal = as_(db, manager) if manager else operator("cli")
+    return users.add(db, principal=principal, username=username, role=role,
+                     region_code=region, password=PASSWORD, hasher=CHEAP, **extra)
 
 
 @pytest.fixture
@@ -91,54 +98,102 @@ def test_the_roles_below_may_not_manage_accounts(db: Session, role: Role) -> Non
     region = {Role.TOWNSHIP_OFFICER: "621121001000", Role.VILLAGE_CADRE: VILLAGE}.get(role, COUNTY)
     someone = add(db, "wangwu", role, region, helper_number="H001")
     add(db, "lisi", Role.VILLAGE_CADRE, VILLAGE)
+    principal = as_(db, someone)
     with pytest.raises(PermissionDenied):
         add(db, "zhouqi", Role.VILLAGE_CADRE, VILLAGE, manager=someone)
     with pytest.raises(PermissionDenied):
-        users.disable(db, username="lisi", actor="web:wangwu", manager=someone)
+        users.disable(db, principal=principal, username="lisi")
     with pytest.raises(PermissionDenied):
-        users.accounts(db, manager=someone)
+        users.reset_password(db, principal=principal, username="lisi", hasher=CHEAP)
+    with pytest.raises(PermissionDenied):
+        users.change(db, principal=principal, username="lisi", role=Role.AUDITOR,
+                     region_code=COUNTY)
+    with pytest.raises(PermissionDenied):
+        users.accounts(db, principal=principal)
+    with pytest.raises(PermissionDenied):
+        users.region_choices(db, principal=principal)
+    assert users.roles_for(principal) == []
+    assert not users.may_manage(principal, role=Role.VILLAGE_CADRE, region_code=VILLAGE)
+    assert [(u.username, u.active) for u in users.list_users(db, principal=OPERATOR)] == [
+        ("lisi", True), ("wangwu", True)]
 
 
 def test_a_county_officer_may_not_disable_or_reset_an_admin_or_a_peer(
         db: Session, officer: users.User) -> None:
     add(db, "root", Role.ADMIN, None)
     add(db, "peer", Role.COUNTY_OFFICER, COUNTY)
+    principal = as_(db, officer)
     with pytest.raises(NotFound):  # outside the county, as the list does not show it
-        users.disable(db, username="root", actor="web:zhaoliu", manager=officer)
+        users.disable(db, principal=principal, username="root")
     with pytest.raises(PermissionDenied):
-        users.disable(db, username="peer", actor="web:zhaoliu", manager=officer)
+        users.disable(db, principal=principal, username="peer")
     with pytest.raises(PermissionDenied):
-        users.reset_password(db, username="peer", actor="web:zhaoliu", manager=officer,
-                             hasher=CHEAP)
-    assert all(u.active for u in users.list_users(db, scope=users.managed_scope(None)))
+        users.reset_password(db, principal=principal, username="peer", hasher=CHEAP)
+    with pytest.raises(PermissionDenied):
+        users.change(db, principal=principal, username="peer", role=Role.COUNTY_OFFICER,
+                     region_code=COUNTY, display_name="同级")
+    assert all(u.active for u in users.list_users(db, principal=OPERATOR))
 
 
 def test_a_county_officer_may_not_touch_an_account_of_another_county(
         db: Session, officer: users.User) -> None:
     add(db, "far", Role.VILLAGE_CADRE, OTHER_COUNTY_VILLAGE)
     with pytest.raises(NotFound):
-        users.reset_password(db, username="far", actor="web:zhaoliu", manager=officer,
-                             hasher=CHEAP)
+        users.reset_password(db, principal=as_(db, officer), username="far", hasher=CHEAP)
+    with pytest.raises(NotFound):
+        users.change(db, principal=as_(db, officer), username="far",
+                     role=Role.VILLAGE_CADRE, region_code=VILLAGE)
 
 
 def test_a_county_officer_disables_and_resets_a_cadre_of_the_county(
         db: Session, officer: users.User) -> None:
-    add(db, "lisi", Role.VILLAGE_CADRE, VILLAGE)
-    new = users.reset_password(db, username="lisi", actor="web:zhaoliu", manager=officer,
-                               hasher=CHEAP)
+    cadre = add(db, "lisi", Role.VILLAGE_CADRE, VILLAGE)
+    principal = as_(db, officer)
+    limits, now = sessions.SessionLimits(), 1_000_000.0
+    before_reset = sessions.start(db, user=cadre, address="10.0.0.1", now=now)
+    new = users.reset_password(db, principal=principal, username="lisi", hasher=CHEAP)
+    assert sessions.resume(db, token=before_reset, limits=limits, now=now) is None
     assert users.authenticate(db, username="lisi", password=new, hasher=CHEAP)
-    assert not users.disable(db, username="lisi", actor="web:zhaoliu", manager=officer).active
+    before_disable = sessions.start(db, user=cadre, address="10.0.0.1", now=now)
+    assert sessions.resume(db, token=before_disable, limits=limits, now=now) is not None
+    assert not users.disable(db, principal=principal, username="lisi").active
+    assert sessions.resume(db, token=before_disable, limits=limits, now=now) is None
     actors = {e.action: e.actor for e in db.scalars(
         select(AuditEventRecord).where(AuditEventRecord.entity_id == "lisi"))}
     assert actors["disable"] == actors["reset_password"] == "web:zhaoliu"
+
+
+def test_a_county_officer_moves_a_cadre_within_the_county_and_ends_their_sessions(
+        db: Session, officer: users.User) -> None:
+    cadre = add(db, "lisi", Role.VILLAGE_CADRE, VILLAGE)
+    limits, now = sessions.SessionLimits(), 1_000_000.0
+    token = sessions.start(db, user=cadre, address="10.0.0.1", now=now)
+    moved = users.change(db, principal=as_(db, officer), username="lisi",
+                         role=Role.VILLAGE_CADRE, region_code=OTHER_VILLAGE)
+    assert moved.region_code == OTHER_VILLAGE
+    assert sessions.resume(db, token=token, limits=limits, now=now) is None
+    with pytest.raises(PermissionDenied):  # nor may they make anyone their peer
+        users.change(db, principal=as_(db, officer), username="lisi",
+                     role=Role.COUNTY_OFFICER, region_code=COUNTY)
+    event = db.scalars(select(AuditEventRecord).where(AuditEventRecord.action == "change")).one()
+    assert event.actor == "web:zhaoliu"
 
 
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.COUNTY_OFFICER])
 def test_nobody_disables_themselves(db: Session, role: Role) -> None:
     me = add(db, "myself", role, COUNTY if role is Role.COUNTY_OFFICER else None)
     with pytest.raises(PermissionDenied):
-        users.disable(db, username="myself", actor="web:myself", manager=me)
+        users.disable(db, principal=as_(db, me), username="myself")
     assert users.get_active(db, user_id=me.id) is not None
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.COUNTY_OFFICER])
+def test_nobody_changes_their_own_role_or_region(db: Session, role: Role) -> None:
+    me = add(db, "myself", role, COUNTY if role is Role.COUNTY_OFFICER else None)
+    with pytest.raises(PermissionDenied):
+        users.change(db, principal=as_(db, me), username="myself", role=Role.AUDITOR,
+                     region_code=COUNTY)
+    assert users.get_active(db, user_id=me.id) == me
 
 
 def test_the_list_of_a_county_officer_holds_only_their_county_and_says_what_they_may_do(
@@ -147,19 +202,21 @@ def test_the_list_of_a_county_officer_holds_only_their_county_and_says_what_they
     add(db, "lisi", Role.VILLAGE_CADRE, VILLAGE)
     add(db, "zhou", Role.VILLAGE_CADRE, OTHER_VILLAGE)
     add(db, "far", Role.VILLAGE_CADRE, OTHER_COUNTY_VILLAGE)
-    rows = {str(r["username"]): r for r in users.accounts(db, manager=officer)}
+    rows = {str(r["username"]): r for r in users.accounts(db, principal=as_(db, officer))}
     assert set(rows) == {"lisi", "zhou", "zhaoliu"}
     assert rows["lisi"]["may_change"] and rows["lisi"]["region_name"] == "东关村"
     assert not rows["zhaoliu"]["may_change"] and rows["zhaoliu"]["is_self"]
     root = add(db, "root2", Role.ADMIN, None)
-    assert {r["username"] for r in users.accounts(db, manager=root)} >= {"far", "root"}
+    assert {r["username"] for r in users.accounts(db, principal=as_(db, root))} >= {
+        "far", "root"}
 
 
 def test_the_choices_of_a_county_officer_are_the_roles_below_and_the_regions_of_the_county(
         db: Session, officer: users.User) -> None:
-    assert Role.ADMIN not in users.roles_for(officer)
-    assert Role.COUNTY_OFFICER not in users.roles_for(officer)
-    assert users.roles_for(None) == list(Role)
-    codes = [r["code"] for r in users.region_choices(db, manager=officer) or []]
+    principal = as_(db, officer)
+    assert Role.ADMIN not in users.roles_for(principal)
+    assert Role.COUNTY_OFFICER not in users.roles_for(principal)
+    assert users.roles_for(OPERATOR) == list(Role)
+    codes = [r["code"] for r in users.region_choices(db, principal=principal) or []]
     assert VILLAGE in codes and OTHER_COUNTY_VILLAGE not in codes
     assert all(code.startswith("621121") for code in codes)

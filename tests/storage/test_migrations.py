@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 
 from tuopin.storage import migrate
+from tuopin.storage.db import make_engine
 from tuopin.storage.models import Base
 
 # PostgreSQL-only prefix-search indexes (migration 0005), not declared in the models
@@ -66,3 +71,68 @@ def test_a_sqlite_reader_does_not_wait_for_a_writer(sqlite_url: str) -> None:
         with readonly(engine).connect() as reader:  # would block 30 s under BEGIN IMMEDIATE
             assert reader.execute(text("SELECT last_id FROM audit_head")).scalar_one() == 0
     engine.dispose()
+
+
+# Tables that migration 0007 adds, and the one it replaces (failed logins: throttle_event).
+ADDED_IN_0007 = {"login_session", "throttle_event", "import_upload"}
+
+
+def _tables(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names())
+
+
+def test_the_store_holds_sessions_throttles_and_uploads_but_no_login_failure(
+    engine: Engine,
+) -> None:
+    tables = _tables(engine)
+    assert ADDED_IN_0007 <= tables
+    assert "login_failure" not in tables
+
+
+@pytest.fixture
+def blank(blank_db_url: str) -> Iterator[Engine]:
+    """A store with no schema yet, on each backend."""
+    engine = make_engine(blank_db_url)
+    yield engine
+    engine.dispose()
+
+
+def test_a_store_at_0006_with_login_failures_upgrades_to_the_newest(blank: Engine) -> None:
+    command.upgrade(migrate.alembic_config(blank), "0006")
+    assert migrate.current_revision(blank) == "0006"
+    with blank.begin() as conn:
+        conn.execute(text("INSERT INTO login_failure (username, address, at) "
+                          "VALUES ('alice', '10.0.0.1', 1700000000.0), "
+                          "('alice', '10.0.0.2', 1700000001.5)"))
+        conn.execute(text("INSERT INTO region (code, name, level) VALUES ('62', '甘肃省', 1)"))
+    migrate.upgrade(blank)
+    assert migrate.is_current(blank)
+    tables = _tables(blank)
+    assert "login_failure" not in tables  # the failures only held a 15-minute window
+    assert ADDED_IN_0007 <= tables
+    with blank.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM throttle_event")).scalar_one() == 0
+        assert conn.execute(text("SELECT name FROM region")).scalars().all() == ["甘肃省"]
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert [d for d in diff if not (d[0] == "remove_index" and d[1].name in PG_ONLY)] == []
+
+
+def test_downgrading_0007_restores_login_failure(engine: Engine) -> None:
+    command.downgrade(migrate.alembic_config(engine), "0006")
+    assert migrate.current_revision(engine) == "0006"
+    tables = _tables(engine)
+    assert "login_failure" in tables
+    assert not ADDED_IN_0007 & tables
+    columns = {c["name"] for c in inspect(engine).get_columns("login_failure")}
+    assert columns == {"id", "username", "address", "at"}
+    indexes = {i["name"] for i in inspect(engine).get_indexes("login_failure")}
+    assert "ix_login_failure_key" in indexes
+    with engine.begin() as conn:  # usable as 0006 left it
+        conn.execute(text("INSERT INTO login_failure (username, address, at) "
+                          "VALUES ('bob', '10.0.0.3', 1700000000.0)"))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT username FROM login_failure")).scalars().all() == [
+            "bob"]
+    migrate.upgrade(engine)  # and up again
+    assert migrate.is_current(engine)
+    assert "login_failure" not in _tables(engine)

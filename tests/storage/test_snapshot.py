@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import Engine, select, text, update
 
+from factories import operator
 from tuopin.domain.errors import NotFound, ValidationFailed
 from tuopin.services.imports.synthetic import load_synthetic
 from tuopin.storage import snapshot
@@ -37,7 +38,7 @@ TAKEN_AT = datetime(2026, 11, 29, 16, 30, tzinfo=timezone(timedelta(hours=8)))
 
 @pytest.fixture
 def store(engine: Engine, today: date) -> Engine:
-    load_synthetic(engine, config=SYNTH, actor="test", today=today)
+    load_synthetic(engine, principal=operator("test"), config=SYNTH, today=today)
     return engine
 
 

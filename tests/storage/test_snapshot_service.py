@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from factories import OPERATOR
 from tuopin.domain.errors import ConfigurationError, NotFound
 from tuopin.services.assessment import snapshots
 from tuopin.services.imports.synthetic import load_synthetic
@@ -22,9 +23,10 @@ TAKEN_AT = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 def test_a_snapshot_taken_opens_on_duckdb_with_the_same_counts(
     engine: Engine, tmp_path: Path, today: date,
 ) -> None:
-    counts = load_synthetic(engine, config=SynthConfig(households=40, seed=3), actor="t",
-                            today=today)
-    taken = snapshots.take_snapshot(engine, out_dir=tmp_path / "snap", taken_at=TAKEN_AT)
+    counts = load_synthetic(engine, principal=OPERATOR,
+                            config=SynthConfig(households=40, seed=3), today=today)
+    taken = snapshots.take_snapshot(engine, principal=OPERATOR, out_dir=tmp_path / "snap",
+                                    taken_at=TAKEN_AT)
     manifest, registry = snapshots.open_snapshot(tmp_path / "snap")
     try:
         assert manifest == taken
@@ -39,7 +41,8 @@ def test_a_store_behind_the_newest_schema_is_not_snapshotted(tmp_path: Path) -> 
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     try:
         with pytest.raises(ConfigurationError, match="tuopin init"):
-            snapshots.take_snapshot(engine, out_dir=tmp_path / "snap", taken_at=TAKEN_AT)
+            snapshots.take_snapshot(engine, principal=OPERATOR, out_dir=tmp_path / "snap",
+                                    taken_at=TAKEN_AT)
     finally:
         engine.dispose()
     assert not (tmp_path / "snap").exists()

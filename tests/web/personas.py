@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from argon2 import PasswordHasher
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from factories import (
@@ -25,18 +26,21 @@ from factories import (
     VILLAGE,
     households,
     members,
+    operator,
     surveys,
     write_csv,
 )
 from tuopin.config import Settings
 from tuopin.domain.enums import Role
 from tuopin.io.schema import Kind
+from tuopin.services.access import users
 
 TODAY_ = date(2026, 11, 29)  # the same day as the root conftest's TODAY
 CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 PASSWORD = "correct horse battery"
 SECRET = "test-secret-key-" + "0" * 32
 
+TOWNSHIP = "621121001"  # 平襄镇, the township of VILLAGE (not of OTHER_VILLAGE)
 OUTSIDE_COUNTY = "621122"  # 陇西县
 OUTSIDE_VILLAGE = "621122001001"
 MINE = [f"{VILLAGE}{i:04d}" for i in (1, 2, 3)]
@@ -84,6 +88,13 @@ def files(folder: Path) -> dict[Kind, Path]:
         Kind.SURVEYS: write_csv(folder / "surveys.csv", surveys(numbers)),
         Kind.HELPERS: write_csv(folder / "helpers.csv", helpers),
     }
+
+
+def add_account(app: FastAPI, persona: str, role: Role, region: str | None) -> None:
+    """One more account (with PASSWORD) than the personas, as the command line adds it."""
+    with app.state.web.sessions() as db, db.begin():
+        users.add(db, principal=operator("t"), username=persona.replace("_", "-"), role=role,
+                  region_code=region, password=PASSWORD, hasher=CHEAP)
 
 
 def settings_for(url: str, **changes: object) -> Settings:

@@ -18,7 +18,7 @@ from web.personas import MINE, OTHERS, OUTSIDE, PERSONAS, csrf_of
 H1, H3 = MINE[0], MINE[2]  # H1 is the helper's, H3 is not
 ALL = ("county_officer", "village_cadre", "other_cadre", "outsider", "helper", "auditor",
        "verifier", "admin")
-EDIT_FORM = {"version": "1", "status": "poor", "main_cause": "illness", "address": "二组"}
+EDIT_FORM = {"version": "1", "main_cause": "illness", "address": "二组"}
 
 
 def expect(default: int, **special: int) -> dict[str | None, int]:
@@ -47,6 +47,11 @@ ROUTES: list[tuple[str, str, dict[str, str] | None, dict[str | None, int]]] = [
      expect(303, other_cadre=404, outsider=404, helper=403, auditor=403, verifier=403)),
     ("POST", f"/households/{H1}/reveal", {"field": "phone"},
      expect(200, other_cadre=404, outsider=404, auditor=403)),
+    ("GET", f"/households/{H1}/history", None, expect(200, other_cadre=404, outsider=404)),
+    ("POST", f"/households/{H1}/history/reveal", {},
+     expect(200, other_cadre=404, outsider=404, auditor=403)),
+    ("POST", f"/households/{H3}/history/reveal", {},
+     expect(200, other_cadre=404, outsider=404, helper=404, auditor=403)),
     ("POST", "/logout", {}, expect(303)),
     ("POST", "/lang", {"lang": "en"}, expect(303)),
 ]
@@ -74,6 +79,50 @@ def test_each_persona_gets_what_its_role_and_region_allow(
     assert response.status_code == status, response.text[:500]
     if persona is None and path not in ("/logout", "/lang"):
         assert response.headers["location"].startswith("/login?next=")
+
+
+# A household a persona may not see, and numbers that are not registered at all (in the
+# persona's own village and in another): every route answers the same for the three, so no
+# answer confirms that a household exists outside one's reach.
+HIDDEN = {"village_cadre": OTHERS[0], "other_cadre": H1, "outsider": H1, "helper": H3,
+          "auditor": OUTSIDE[0], "verifier": OUTSIDE[0], "county_officer": OUTSIDE[0]}
+MISSING = (f"{VILLAGE}0099", f"{OTHER_VILLAGE}0099")
+HOUSEHOLD_ROUTES: list[tuple[str, str, dict[str, str] | None]] = [
+    ("GET", "/households/{n}", None),
+    ("GET", "/households/{n}/edit", None),
+    ("POST", "/households/{n}/edit", EDIT_FORM),
+    ("POST", "/households/{n}/reveal", {"field": "phone"}),
+    ("GET", "/households/{n}/history", None),
+    ("POST", "/households/{n}/history/reveal", {}),
+    ("GET", "/households/{n}/plan", None),
+    ("GET", "/households/{n}/exit", None),
+    ("POST", "/households/{n}/exit/propose", {"run": "1", "version": "0", "minutes": "纪要"}),
+    ("GET", "/households/{n}/monitoring", None),
+    ("POST", "/households/{n}/monitoring/shock", {"kind": "illness",
+                                                  "occurred_on": "2026-11-01"}),
+    ("GET", "/households/{n}/members/new", None),
+    ("GET", "/households/{n}/surveys/2019", None),
+]
+
+
+def _ask(client: TestClient, method: str, path: str, form: dict[str, str] | None) -> int:
+    if method == "GET":
+        return client.get(path).status_code
+    return client.post(path, data={**(form or {}), "csrf_token": csrf_of(client)}).status_code
+
+
+@pytest.mark.parametrize("persona", HIDDEN)
+@pytest.mark.parametrize(("method", "path", "form"), HOUSEHOLD_ROUTES,
+                         ids=[f"{m} {p}" for m, p, _ in HOUSEHOLD_ROUTES])
+def test_a_household_out_of_reach_looks_like_one_that_does_not_exist(
+    client_for: Callable[[str | None], TestClient], method: str, path: str,
+    form: dict[str, str] | None, persona: str,
+) -> None:
+    client = client_for(persona)
+    hidden = _ask(client, method, path.format(n=HIDDEN[persona]), form)
+    assert hidden in (403, 404)
+    for number in MISSING:
+        assert _ask(client, method, path.format(n=number), form) == hidden, number
 
 
 @pytest.mark.parametrize("path", PUBLIC)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 
 import pytest
@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import select
 
+from factories import operator
 from tuopin.i18n import gettext
 from tuopin.services.access import users
 from tuopin.storage.models import AuditEventRecord
@@ -75,6 +76,59 @@ def test_the_sixth_failure_in_the_window_is_refused_even_with_the_right_password
     assert _login(client_for(None), "county-officer", PASSWORD).status_code == 303
 
 
+@pytest.fixture
+def client_at(app: FastAPI) -> Iterator[Callable[[str], TestClient]]:
+    """An anonymous browser at a client address of its own."""
+    made: list[TestClient] = []
+
+    def make(address: str) -> TestClient:
+        client = TestClient(app, follow_redirects=False, client=(address, 50000))
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+def test_one_address_trying_a_password_on_many_accounts_is_refused_even_the_right_one(
+        client_at: Callable[[str], TestClient], app: FastAPI) -> None:
+    per_address = app.state.web.settings.login_max_failures_per_address
+    sprayer = client_at("203.0.113.7")
+    names = ["county-officer", "village-cadre", "other-cadre", "helper", "auditor", "verifier",
+             "admin", "outsider"] + [f"someone-{i}" for i in range(per_address)]
+    for name in names[:per_address]:  # one guess per account: no username reaches its limit
+        assert _login(sprayer, name, "Password1!").status_code == 401
+    blocked = _login(sprayer, "county-officer", PASSWORD)
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+    assert sprayer.get("/").status_code == 303  # not logged in
+    # the accounts themselves are not locked: from another address the right password works
+    assert _login(client_at("198.51.100.4"), "county-officer", PASSWORD).status_code == 303
+
+
+def test_a_right_guess_does_not_give_an_address_a_fresh_allowance(
+        client_at: Callable[[str], TestClient], app: FastAPI) -> None:
+    per_address = app.state.web.settings.login_max_failures_per_address
+    sprayer = client_at("203.0.113.7")
+    for i in range(per_address - 1):
+        assert _login(sprayer, f"someone-{i}", "Password1!").status_code == 401
+    assert _login(sprayer, "helper", PASSWORD).status_code == 303  # one account guessed right
+    assert _login(client_at("203.0.113.7"), "nobody", "Password1!").status_code == 401
+    assert _login(client_at("203.0.113.7"), "auditor", PASSWORD).status_code == 429
+
+
+def test_one_username_tried_from_many_addresses_is_refused_even_the_right_password(
+        client_at: Callable[[str], TestClient], app: FastAPI) -> None:
+    per_user = app.state.web.settings.login_max_failures
+    for i in range(per_user):  # a botnet: each address guesses once
+        assert _login(client_at(f"192.0.2.{i + 1}"), "village-cadre",
+                      "Password1!").status_code == 401
+    blocked = _login(client_at("192.0.2.200"), "village-cadre", PASSWORD)
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+    # the addresses are not punished for it: each may still log in to another account
+    assert _login(client_at("192.0.2.1"), "county-officer", PASSWORD).status_code == 303
+
+
 def test_a_successful_login_clears_earlier_failures(client_for: Clients) -> None:
     client = client_for(None)
     for _ in range(4):
@@ -97,13 +151,13 @@ def test_disabling_a_user_or_resetting_the_password_ends_open_sessions(
     client = client_for("village_cadre")
     assert client.get("/").status_code == 200
     with app.state.web.sessions() as db, db.begin():
-        getattr(users, change)(db, username="village-cadre", actor="test")
+        getattr(users, change)(db, principal=operator("test"), username="village-cadre")
     assert client.get("/").status_code == 303
 
 
 def test_a_disabled_user_cannot_log_in(client_for: Clients, app: FastAPI) -> None:
     with app.state.web.sessions() as db, db.begin():
-        users.disable(db, username="village-cadre", actor="test")
+        users.disable(db, principal=operator("test"), username="village-cadre")
     assert _login(client_for(None), "village-cadre", PASSWORD).status_code == 401
 
 

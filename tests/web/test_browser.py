@@ -14,8 +14,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from factories import operator
 from tuopin.i18n import gettext
-from web.personas import MINE, PASSWORD, PHONE
+from tuopin.services.registry import households
+from web.personas import MINE, PASSWORD, PHONE, TODAY_
 
 pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
@@ -118,14 +120,32 @@ def test_the_edit_form_works_on_a_phone(browser: Browser, server: str) -> None:
     log_in(page, "village-cadre")
     page.goto(f"/households/{MINE[0]}/edit")
     page.fill("#f-address", "二组8号")
-    page.fill("#f-year_identified", "twenty")
+    page.fill("#f-phone", "12")
     page.click("#save")
-    expect(page.locator("#error-year_identified")).to_have_text(
-        gettext("Not a whole number.", "zh"))
+    expect(page.locator("#error-phone")).to_have_text(gettext("Not a phone number.", "zh"))
+    expect(page.locator("#f-address")).to_have_value("二组8号")  # what was typed stays
     shot(page, "edit-error-phone")
-    page.fill("#f-year_identified", "2016")
+    page.fill("#f-phone", "")  # empty: the number on file is kept
     page.click("#save")
     expect(page.locator(".flash")).to_have_text(gettext("Saved.", "zh"))
     expect(page.locator("#household")).to_contain_text("二组8号")
     shot(page, "household-phone")
     context.close()
+
+
+def test_a_cadre_reveals_the_history_of_a_household_in_its_panel(
+        page: Page, app: FastAPI) -> None:
+    new_phone = "13600001234"
+    with app.state.web.sessions() as db, db.begin():
+        households.edit_household(db, principal=operator("t"), number=MINE[0],
+                                  expected_version=1, changes={"phone": new_phone},
+                                  today=TODAY_)
+    log_in(page, "village-cadre")
+    page.goto(f"/households/{MINE[0]}")
+    panel = page.locator("#history-panel")  # loaded into the page by htmx
+    expect(panel).to_contain_text("136****1234")
+    expect(panel).not_to_contain_text(new_phone)
+    panel.locator("#history-reveal").click()  # an audited reveal, answered by the panel
+    expect(page.locator("#history-panel")).to_contain_text(f"{PHONE} → {new_phone}")
+    expect(page.locator("#history-reveal")).to_have_count(0)
+    shot(page, "history-revealed")

@@ -27,7 +27,7 @@ def test_the_history_is_shown_to_those_who_see_the_household(
 
 
 def _edit_phone(client: TestClient) -> None:
-    form = {"version": "1", "status": "poor", "main_cause": "illness", "address": "三组",
+    form = {"version": "1", "main_cause": "illness", "address": "三组",
             "phone": NEW_PHONE, "csrf_token": csrf_of(client)}
     assert client.post(f"/households/{H1}/edit", data=form).status_code == 303
 

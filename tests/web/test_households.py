@@ -19,7 +19,7 @@ from web.personas import BANK, MINE, PHONE, csrf_of
 Clients = Callable[[str | None], TestClient]
 H1 = MINE[0]
 HEAD_ID = "621121197001010119"  # 户主0, the head of H1
-FORM = {"version": "1", "status": "poor", "main_cause": "illness", "address": "一组12号"}
+FORM = {"version": "1", "main_cause": "illness", "address": "一组12号"}
 
 
 def _found(client: TestClient, text: str) -> list[str]:
@@ -88,7 +88,8 @@ def test_revealing_a_number_shows_it_and_is_audited_without_the_value(
     with app.state.web.sessions() as db:
         event = db.scalars(select(AuditEventRecord)
                            .where(AuditEventRecord.action == "reveal")).one()
-    assert (event.actor, event.entity, event.entity_id) == ("village-cadre", entity, entity_id)
+    assert (event.actor, event.entity, event.entity_id) == ("web:village-cadre", entity,
+                                                            entity_id)
     assert form["field"] in (event.after or "") and value not in (event.after or "")
 
 
@@ -134,12 +135,11 @@ def _stored(app: FastAPI) -> HouseholdRecord:
 def test_saving_the_form_changes_the_household_and_says_so(client_for: Clients,
                                                           app: FastAPI) -> None:
     client = client_for("village_cadre")
-    answer = _save(client, address="二组3号", status="exited", year_exited="2020",
-                   other_causes="skills")
+    answer = _save(client, address="二组3号", other_causes="skills")
     assert answer.status_code == 303
     stored = _stored(app)
-    assert (stored.address, stored.status, stored.year_exited, stored.version) == (
-        "二组3号", HouseholdStatus.EXITED.value, 2020, 2)
+    assert (stored.address, stored.other_causes, stored.status, stored.version) == (
+        "二组3号", "skills", HouseholdStatus.POOR.value, 2)
     # a village cadre saw the numbers masked and left them empty: they are kept
     assert (stored.phone, stored.bank_account) == (PHONE, BANK)
     page = client.get(f"/households/{H1}").text
@@ -155,13 +155,44 @@ def test_several_causes_are_saved_as_a_list(client_for: Clients, app: FastAPI) -
 
 def test_a_bad_value_is_refused_with_the_reason_next_to_its_field(client_for: Clients,
                                                                   app: FastAPI) -> None:
-    answer = _save(client_for("village_cadre"), year_identified="twenty", phone="12")
+    answer = _save(client_for("village_cadre"), main_cause="twenty", phone="12",
+                   address="二组8号")
     assert answer.status_code == 400
     html = answer.text
-    assert 'id="error-year_identified"' in html and 'id="error-phone"' in html
-    assert gettext("Not a whole number.", "zh") in html
-    assert 'value="twenty"' in html  # what was typed stays in the form
+    assert 'id="error-main_cause"' in html and 'id="error-phone"' in html
+    assert gettext("Not a phone number.", "zh") in html
+    assert 'value="12"' in html and 'value="二组8号"' in html  # what was typed stays
     assert _stored(app).version == 1
+
+
+def test_the_edit_form_has_no_status_nor_its_years(client_for: Clients) -> None:
+    html = client_for("county_officer").get(f"/households/{H1}/edit").text
+    for name in ("status", "year_identified", "year_exited"):
+        assert f'name="{name}"' not in html and f'name="seen.{name}"' not in html
+
+
+# The status and its years change only through the procedures (exit, return to poverty,
+# monitoring): a form posted by hand with them is refused whole, whoever posts it.
+@pytest.mark.parametrize(("persona", "forged"), [
+    pytest.param(persona, forged, id=f"{persona} {' '.join(forged)}")
+    for persona, forged in [("village_cadre", {"status": "exited"}),
+                            ("village_cadre", {"year_exited": "2020"}),
+                            ("village_cadre", {"year_identified": "2014"}),
+                            ("county_officer", {"status": "exited", "year_exited": "2020"}),
+                            ("admin", {"status": "exited", "year_exited": "2020"})]])
+def test_a_status_or_its_years_posted_to_the_edit_form_is_refused_and_changes_nothing(
+        client_for: Clients, app: FastAPI, persona: str, forged: dict[str, str]) -> None:
+    client = client_for(persona)
+    client.post("/lang", data={"lang": "en", "csrf_token": csrf_of(client, "/")})
+    before = _stored(app)
+    answer = _save(client, address="二组3号", **forged)
+    assert answer.status_code == 400
+    assert "change only through the exit, return-to-poverty and monitoring procedures" in (
+        answer.text)
+    stored = _stored(app)
+    assert (stored.address, stored.status, stored.year_identified, stored.year_exited,
+            stored.version) == (before.address, before.status, before.year_identified,
+                                before.year_exited, 1)
 
 
 def test_a_stale_form_is_refused_and_shows_what_changed(client_for: Clients,

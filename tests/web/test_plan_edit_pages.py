@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import select
 
+from factories import operator
 from tuopin.domain.enums import PlanStatus
-from tuopin.domain.scope import Scope
 from tuopin.i18n import gettext
 from tuopin.services.plans import household_plans as plans
 from tuopin.storage.db import make_engine, session_factory
@@ -28,6 +28,8 @@ Clients = Callable[[str | None], TestClient]
 H1, H3 = MINE[0], MINE[2]  # H1 is the helper's, H3 is not
 NO_VIEW = {"other_cadre": 404, "outsider": 404}
 NOT_EDITORS = {"helper": 403, "auditor": 403, "verifier": 403}
+# H3 is not one of the helper's households: to them it does not exist, whatever they ask
+NOT_EDITORS_OF_H3 = {**NOT_EDITORS, "helper": 404}
 REVISION = {"content": "改为种植中药材", "reason": "村里统一调整产业"}
 
 
@@ -36,7 +38,7 @@ def draft_app(web_url: str, tmp_path: Path) -> Iterator[FastAPI]:
     """The web app over a registry whose poor households have draft (unapproved) plans."""
     engine = make_engine(web_url)
     with session_factory(engine)() as db, db.begin():
-        plans.draft(db, run_id=1, scope=Scope(), actor="t", as_of=TODAY_)
+        plans.draft(db, principal=operator("t"), run_id=1, as_of=TODAY_)
     engine.dispose()
     drafting = create_app(settings_for(web_url, data_dir=tmp_path / "data"), hasher=CHEAP,
                           today=lambda: TODAY_)
@@ -76,7 +78,7 @@ def revise(client: TestClient, measure: MeasureRecord, number: str = H1,
 
 def plan_of(web: FastAPI, number: str = H1) -> dict[str, object]:
     with web.state.web.sessions() as db:
-        return plans.show(db, number=number, scope=Scope())["plan"]
+        return plans.show(db, principal=operator("t"), number=number)["plan"]
 
 
 # (method, path with {m} for the household's first measure and {p} for its plan's version,
@@ -85,11 +87,12 @@ ROUTES: list[tuple[str, str, dict[str, str] | None, dict[str | None, int]]] = [
     ("POST", f"/households/{H1}/measures/{{m}}/revise", REVISION,
      expect(303, **NO_VIEW, **NOT_EDITORS)),
     ("POST", f"/households/{H3}/measures/{{m}}/revise", REVISION,
-     expect(303, **NO_VIEW, **NOT_EDITORS)),
+     expect(303, **NO_VIEW, **NOT_EDITORS_OF_H3)),
     ("POST", f"/households/{H1}/plan/measures", {"kind": "education", "reason": "新增"},
      expect(303, **NO_VIEW, **NOT_EDITORS)),
 ]
-APPROVE = expect(403, county_officer=303, admin=303, outsider=404)
+# H1 does not exist for a cadre of another village (404); a cadre of its own may not approve
+APPROVE = expect(403, county_officer=303, admin=303, other_cadre=404, outsider=404)
 
 
 def _cases(routes: list[tuple[str, str, dict[str, str] | None, dict[str | None, int]]],

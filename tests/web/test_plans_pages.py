@@ -13,10 +13,12 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import select
 
+from factories import operator
 from tuopin.domain.enums import MeasureStatus
-from tuopin.domain.scope import Scope
 from tuopin.i18n import gettext, translate
+from tuopin.services.plans import evidence
 from tuopin.services.plans import household_plans as plans
+from tuopin.services.plans.evidence import EvidenceFile, EvidenceStore
 from tuopin.storage.db import make_engine, session_factory
 from tuopin.storage.models import EvidenceRecord, MeasureRecord
 from tuopin.web.app import create_app
@@ -32,8 +34,8 @@ def approve_plans(url: str) -> None:
     """A plan for every poor household of the run, approved (as `tuopin plans` would)."""
     engine = make_engine(url)
     with session_factory(engine)() as db, db.begin():
-        plans.draft(db, run_id=1, scope=Scope(), actor="t", as_of=TODAY_)
-        plans.approve_all(db, scope=Scope(), actor="t", as_of=TODAY_)
+        plans.draft(db, principal=operator("t"), run_id=1, as_of=TODAY_)
+        plans.approve_all(db, principal=operator("t"), as_of=TODAY_)
     engine.dispose()
 
 
@@ -49,7 +51,7 @@ def app(web_url: str, tmp_path: Path) -> Iterator[FastAPI]:
 
 def measures(app: FastAPI, number: str = H1) -> list[MeasureRecord]:
     with app.state.web.sessions() as db:
-        shown = plans.show(db, number=number, scope=Scope())
+        shown = plans.show(db, principal=operator("t"), number=number)
         return [db.get(MeasureRecord, m["id"]) for m in shown["measures"]]  # type: ignore[misc]
 
 
@@ -141,9 +143,27 @@ def test_an_unacceptable_upload_is_refused_and_nothing_is_stored(
 
 
 def test_done_without_a_file_is_refused(client_for: Clients, app: FastAPI) -> None:
-    answer = post(client_for("village_cadre"), "complete", first(app))
-    assert answer.status_code == 400
-    assert translate("Attach a photo or a PDF as evidence.", "zh") in answer.text
+    m = first(app)
+    answer = post(client_for("village_cadre"), "complete", m)
+    assert answer.status_code == 400 and 'id="plan-error"' in answer.text
+    assert translate("Measure {measure} has no evidence: attach at least one photo or PDF "
+                     "before marking it done.", "zh", measure=m.id) in answer.text
+    assert status_of(app, m.id) == MeasureStatus.PLANNED.value
+
+
+def test_done_without_a_file_counts_the_evidence_attached_earlier(
+        client_for: Clients, app: FastAPI, tmp_path: Path) -> None:
+    m = first(app)
+    with app.state.web.sessions() as db, db.begin():
+        evidence.store(db, principal=operator("t"), measure_id=m.id, as_of=TODAY_,
+                       file=EvidenceFile("photo.png", PNG, "image/png"),
+                       store=EvidenceStore(tmp_path / "data", MAX_BYTES))
+    answer = post(client_for("village_cadre"), "complete", first(app),
+                  completed_on=TODAY_.isoformat())
+    assert answer.status_code == 303
+    assert status_of(app, m.id) == MeasureStatus.DONE.value
+    with app.state.web.sessions() as db:
+        assert len(db.scalars(select(EvidenceRecord)).all()) == 1  # nothing attached twice
 
 
 def test_a_failed_step_after_an_upload_keeps_nothing(client_for: Clients,

@@ -3,8 +3,9 @@ year's survey: who may, the importer's rules shown next to each field, stale sav
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 
 import pytest
@@ -15,8 +16,9 @@ from sqlalchemy import func, select
 
 from factories import OTHER_VILLAGE, VILLAGE, person_id
 from tuopin.i18n import gettext
-from tuopin.storage.models import HouseholdRecord, MemberRecord, SurveyRecord
-from web.personas import MINE, csrf_of
+from tuopin.storage.models import AuditEventRecord, HouseholdRecord, MemberRecord, SurveyRecord
+from tuopin.web.app import create_app
+from web.personas import CHEAP, MINE, OTHERS, OUTSIDE, TODAY_, csrf_of, log_in, settings_for
 from web.test_access import expect
 
 Clients = Callable[[str | None], TestClient]
@@ -138,6 +140,71 @@ def test_an_id_number_of_another_household_is_refused_naming_it(client_for: Clie
     assert answer.status_code == 400
     error = re.search(r'id="error-members\.1\.id_number">([^<]*)<', answer.text)
     assert error and H1 in error.group(1)
+
+
+# Someone else's ID number: of OTHERS[0]'s head (户主3, another village of the county) and of
+# OUTSIDE[0]'s head (户主5, another county). Neither may be confirmed to a village cadre.
+ELSEWHERE = {"other village": (person_id(date(1970, 1, 4), 11), OTHERS[0], "户主3"),
+             "other county": (person_id(date(1970, 1, 6), 11), OUTSIDE[0], "户主5")}
+ASK_THE_COUNTY = "This number is already registered. Ask the county office (县扶贫办) about it."
+
+
+def in_english(client: TestClient) -> TestClient:
+    """The client's pages in English (new messages are asserted in their own words)."""
+    client.post("/lang", data={"lang": "en", "csrf_token": csrf_of(client)})
+    return client
+
+
+def _probes(app: FastAPI) -> list[tuple[str, dict[str, object]]]:
+    with app.state.web.sessions() as db:
+        return [(e.actor, json.loads(e.after or "{}")) for e in db.scalars(
+            select(AuditEventRecord).where(AuditEventRecord.action == "probe"))]
+
+
+@pytest.mark.parametrize("where", ELSEWHERE)
+def test_an_id_number_registered_outside_ones_region_is_refused_naming_nothing(
+        client_for: Clients, app: FastAPI, where: str) -> None:
+    id_number, number, name = ELSEWHERE[where]
+    before = (_count(app, HouseholdRecord), _count(app, MemberRecord))
+    answer = _register(in_english(client_for("village_cadre")),
+                       **{"members.1.id_number": id_number})
+    assert answer.status_code == 400
+    error = re.search(r'id="error-members\.1\.id_number">([^<]*)<', answer.text)
+    assert error and error.group(1) == ASK_THE_COUNTY
+    assert number not in answer.text and name not in answer.text  # no household, no person
+    assert (_count(app, HouseholdRecord), _count(app, MemberRecord)) == before
+    # the attempt is on record for whoever investigates
+    assert _probes(app) == [("web:village-cadre", {"what": "id_number", "values": [id_number],
+                                                   "count": 1})]
+
+
+@pytest.fixture
+def probe_limited(web_url: str) -> Iterator[FastAPI]:
+    """The web app allowing three entries that collide outside one's region."""
+    app = create_app(settings_for(web_url, probe_max=3), hasher=CHEAP, today=lambda: TODAY_)
+    with TestClient(app):
+        yield app
+
+
+def test_after_probe_max_collisions_outside_the_region_the_next_entry_is_refused(
+        probe_limited: FastAPI) -> None:
+    app = probe_limited
+    with TestClient(app, follow_redirects=False) as raw:
+        cadre = in_english(log_in(raw, "village_cadre"))
+        id_number = ELSEWHERE["other village"][0]
+        for _ in range(app.state.web.settings.probe_max):
+            answer = _register(cadre, **{"members.1.id_number": id_number})
+            assert answer.status_code == 400 and ASK_THE_COUNTY in answer.text
+        before = (_count(app, HouseholdRecord), _count(app, MemberRecord))
+        for entry in ({"members.1.id_number": id_number}, {}):  # even one that is all right
+            refused = _register(cadre, **entry)
+            assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+            assert "Too many of your entries matched records outside your region" in (
+                refused.text)
+            assert (_count(app, HouseholdRecord), _count(app, MemberRecord)) == before
+        assert len(_probes(app)) == app.state.web.settings.probe_max
+    with TestClient(app, follow_redirects=False) as raw:  # another user is not held back
+        assert _register(log_in(raw, "county_officer")).status_code == 303
 
 
 def test_a_household_without_a_head_is_refused(client_for: Clients) -> None:

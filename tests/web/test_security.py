@@ -13,7 +13,7 @@ from tuopin.web.app import create_app
 from web.personas import CHEAP, MINE, csrf_of, settings_for
 
 Clients = Callable[[str | None], TestClient]
-FORM = {"version": "1", "status": "poor", "main_cause": "illness", "address": "被改了"}
+FORM = {"version": "1", "main_cause": "illness", "address": "被改了"}
 
 
 def _address(client: TestClient) -> str:

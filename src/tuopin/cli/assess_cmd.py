@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,11 +9,10 @@ import typer
 
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render, render_mapping, to_json, write_rows
-from tuopin.domain.scope import Scope
+from tuopin.services.access.principal import Principal
 from tuopin.services.assessment import diff as assessment_diff
 from tuopin.services.assessment import runs as assessments
 from tuopin.standards.loader import shipped
-from tuopin.storage.models import AssessmentRunRecord
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Also write the rows to CSV/XLSX.")]
@@ -49,41 +47,42 @@ def assess(
         return
     cli = context.get(ctx)
     engine_ = cli.ready_engine()
-    scope = Scope(region)
+    principal = cli.principal(region)
     if what_if is not None:
-        _what_if(ctx, what_if, run, standard, year, engine, snapshot, master, scope, fmt, out)
+        _what_if(ctx, what_if, run, standard, year, engine, snapshot, master, principal, fmt,
+                 out)
         return
     if standard is None or year is None:
         raise typer.BadParameter("give --standard and --year (or a subcommand)")
-    computed = assessments.compute(engine_, standard=assessments.standard_of(standard),
-                                   year=year, engine_name=engine, snapshot=snapshot,
-                                   master=master, scope=scope)
-    run_id = assessments.record(engine_, computed, actor=cli.actor, scope=scope)
+    computed = assessments.compute(engine_, principal=principal,
+                                   standard=assessments.standard_of(standard), year=year,
+                                   engine_name=engine, snapshot=snapshot, master=master)
+    run_id = assessments.record(engine_, computed, principal=principal)
     with cli.session() as db:
-        record = assessments.get_run(db, run_id)
-        render_mapping(_run_row(record), fmt, title=f"assessment run {run_id}")
+        row = assessments.run_info(db, principal=principal, run_id=run_id)
+    render_mapping(row, fmt, title=f"assessment run {run_id}")
 
 
 def _what_if(ctx: typer.Context, path: Path, run: int | None, standard: str | None,
              year: int | None, engine: str, snapshot: Path | None, master: str | None,
-             scope: Scope, fmt: OutputFormat, out: Path | None) -> None:
+             principal: Principal, fmt: OutputFormat, out: Path | None) -> None:
     cli = context.get(ctx)
     engine_ = cli.ready_engine()
     changed = assessments.standard_of(str(path))
     with cli.session() as db:
         if run is not None:
-            base_run = assessments.get_run(db, run)
-            year = year or base_run.year
-            before = assessment_diff.stored_results(db, run, scope)
+            year = year or int(assessments.run_info(db, principal=principal,
+                                                    run_id=run)["year"])
+            before = assessment_diff.stored_results(db, principal=principal, run_id=run)
         else:
             if standard is None or year is None:
                 raise typer.BadParameter("--what-if needs --run R, or --standard and --year")
             before = assessment_diff.computed_results(assessments.compute(
-                engine_, standard=assessments.standard_of(standard), year=year,
-                engine_name=engine, snapshot=snapshot, master=master, scope=scope))
+                engine_, principal=principal, standard=assessments.standard_of(standard),
+                year=year, engine_name=engine, snapshot=snapshot, master=master))
     after = assessment_diff.computed_results(assessments.compute(
-        engine_, standard=changed, year=year, engine_name=engine, snapshot=snapshot,
-        master=master, scope=scope))
+        engine_, principal=principal, standard=changed, year=year, engine_name=engine,
+        snapshot=snapshot, master=master))
     _show_changes(assessment_diff.diff(before, after), fmt, out, f"what if {path.name}")
 
 
@@ -108,36 +107,21 @@ def diff_command(
     fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None,
 ) -> None:
     """Households whose status differs between two runs, and the indicators behind it."""
-    with context.get(ctx).session() as db:
-        scope = Scope(region)
-        changes = assessment_diff.diff(assessment_diff.stored_results(db, run_a, scope),
-                                       assessment_diff.stored_results(db, run_b, scope))
+    cli = context.get(ctx)
+    principal = cli.principal(region)
+    with cli.session() as db:
+        changes = assessment_diff.diff(
+            assessment_diff.stored_results(db, principal=principal, run_id=run_a),
+            assessment_diff.stored_results(db, principal=principal, run_id=run_b))
     _show_changes(changes, fmt, out, f"runs {run_a} -> {run_b}")
-
-
-def _run_row(run: AssessmentRunRecord) -> dict[str, Any]:
-    counts = json.loads(run.counts)
-    return {
-        "run": run.id, "standard": run.standard_name, "version": run.standard_version,
-        "hash": run.standard_hash[:16], "year": run.year, "engine": run.engine,
-        "scope": run.scope or "", "snapshot_at": run.snapshot_at, "created_by": run.created_by,
-        "households": run.households, "members": run.members,
-        "poor_households": run.poor_households, "poor_members": run.poor_members,
-        **{f"deprived:{k}": v for k, v in counts.get("indicators", {}).items()},
-        **{f"category:{k}": v for k, v in counts.get("categories", {}).items()},
-        "timings": run.timings,
-    }
 
 
 @app.command("list")
 def list_command(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """Every recorded run."""
-    from sqlalchemy import select
-
-    with context.get(ctx).session() as db:
-        runs = db.scalars(select(AssessmentRunRecord).order_by(AssessmentRunRecord.id)).all()
-        rows = [{k: v for k, v in _run_row(r).items() if ":" not in k and k != "timings"}
-                for r in runs]
+    cli = context.get(ctx)
+    with cli.session() as db:
+        rows = assessments.list_runs(db, principal=cli.principal())
     render(rows, fmt, title="assessment runs")
 
 
@@ -152,9 +136,11 @@ def show_command(
     cli = context.get(ctx)
     with cli.session() as db:
         if household is None:
-            render_mapping(_run_row(assessments.get_run(db, run)), fmt, title=f"run {run}")
+            row = assessments.run_info(db, principal=cli.principal(), run_id=run)
+            render_mapping(row, fmt, title=f"run {run}")
             return
-        result = assessments.household_result(db, run_id=run, number=household, scope=Scope(),
+        result = assessments.household_result(db, principal=cli.principal(), run_id=run,
+                                              number=household,
                                               lang=lang or cli.settings.lang)
     if fmt is OutputFormat.JSON:
         print(to_json(result))

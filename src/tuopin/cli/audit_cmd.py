@@ -19,8 +19,9 @@ FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json o
 @app.command("verify")
 def verify(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """Walk the chain; name the first event that was edited, inserted or deleted."""
-    with context.get(ctx).session() as db:
-        report = audit.verify(db)
+    cli = context.get(ctx)
+    with cli.session() as db:
+        report = audit.verify(db, principal=cli.principal())
     data = {"ok": report.ok, "events": report.events, "broken_at": report.broken_at,
             "problem": report.problem, "detail": report.detail, "head_hash": report.head_hash}
     if fmt is OutputFormat.TABLE:
@@ -44,10 +45,9 @@ def log(
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Show the history of a record (or of every record of a kind)."""
-    with context.get(ctx).session() as db:
-        events = audit.history(db, entity=entity, entity_id=entity_id, limit=limit)
-    rows = [{"id": e.id, "at": e.at, "actor": e.actor, "action": e.action,
-             "entity": e.entity, "entity_id": e.entity_id, "before": e.before,
-             "after": e.after} for e in events]
+    cli = context.get(ctx)
+    with cli.session() as db:
+        rows = audit.history(db, principal=cli.principal(), entity=entity, entity_id=entity_id,
+                             limit=limit)
     render(rows, fmt, title=f"audit: {entity} {entity_id or ''}",
            columns=["id", "at", "actor", "action", "entity", "entity_id", "before", "after"])

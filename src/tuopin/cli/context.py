@@ -1,4 +1,4 @@
-"""What every command needs: settings and, lazily, the store's engine."""
+"""What every command needs: settings, the operator it acts as, and lazily the store."""
 
 from __future__ import annotations
 
@@ -10,44 +10,64 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from tuopin.config import Settings
-from tuopin.domain.errors import ConfigurationError
-from tuopin.storage import migrate
-from tuopin.storage.db import make_engine, session_factory
+from tuopin.domain.errors import ConfigurationError, ValidationFailed
+from tuopin.services import store
+from tuopin.services.access.principal import Principal
 
 
 @dataclass
 class CliContext:
     settings: Settings
     debug: bool = False
+    operator: str | None = None  # --operator; else the login name of whoever runs tuopin
     _engine: Engine | None = field(default=None, repr=False)
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = make_engine(self.settings.database_url, echo=self.settings.echo_sql)
+            self._engine = store.engine_for(self.settings.database_url,
+                                            echo=self.settings.echo_sql)
         return self._engine
 
     def ready_engine(self) -> Engine:
         """The engine of a store that has been initialised (``tuopin init``)."""
-        if not migrate.is_current(self.engine):
+        if not store.is_current(self.engine):
             raise ConfigurationError(
                 "The database is not initialised or not up to date: run `tuopin init` first."
             )
         return self.engine
 
     def session(self) -> Session:
-        return session_factory(self.ready_engine())()
+        return store.sessions(self.ready_engine())()
 
     @property
-    def actor(self) -> str:
-        """Who the audit trail names for changes made from the command line."""
+    def operator_name(self) -> str:
+        """Who runs the command: --operator (or TUOPIN_OPERATOR), else the login name."""
+        if self.operator:
+            return self.operator
         import getpass
 
-        return f"cli:{getpass.getuser()}"
+        return getpass.getuser()
+
+    def principal(self, region: str | None = None) -> Principal:
+        """The command line's principal: the named operator, recorded as ``cli:NAME`` in the
+        audit trail, looking at ``region`` (everything when None)."""
+        return Principal.of_operator(self.operator_name, region=region)
 
     @staticmethod
     def today() -> date:
         return date.today()
+
+    def as_of(self, given: date | None) -> date:
+        """The date a step is taken on: today, or an earlier day given with --as-of (a step
+        of a procedure is never dated after today)."""
+        today = self.today()
+        if given is None:
+            return today
+        if given > today:
+            raise ValidationFailed(f"--as-of {given.isoformat()} is after today "
+                                   f"({today.isoformat()}): a step cannot be dated later")
+        return given
 
 
 def get(ctx: typer.Context) -> CliContext:

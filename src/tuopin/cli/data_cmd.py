@@ -11,7 +11,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render, render_mapping, to_json
-from tuopin.domain.scope import Scope
 from tuopin.io import report, template, writers
 from tuopin.io.problems import as_rows
 from tuopin.io.readers import read_file
@@ -62,7 +61,7 @@ def import_command(
             bar.update(task, description=f"{kind.value}: {stage}", completed=done, total=total)
 
         result = imports.import_file(
-            engine, kind=kind, path=file, actor=cli.actor, today=cli.today(),
+            engine, principal=cli.principal(), kind=kind, path=file, today=cli.today(),
             encoding=encoding, sheet=sheet, dry_run=dry_run, skip_invalid=skip_invalid,
             progress=tick,
         )
@@ -118,8 +117,9 @@ def export_command(
     region: Annotated[str | None, typer.Option("--region", help="Only this region.")] = None,
 ) -> None:
     """Export records in the import format (an export re-imports unchanged)."""
-    with context.get(ctx).session() as db:
-        table = exports.export_table(db, kind=kind, scope=Scope(region))
+    cli = context.get(ctx)
+    with cli.session() as db:
+        table = exports.export_table(db, kind=kind, principal=cli.principal(region))
     written = writers.write_table(table, out, fmt=writers.detect_format(out, fmt))
     Console(stderr=True).print(f"{written} {kind.value} rows written to {out}")
 
@@ -163,8 +163,9 @@ def synth_command(
             counts = {k.value: v for k, v in summary.counts.items()}
         if into_db:
             bar.update(task, description="load", completed=0)
-            counts = synth_load.load_synthetic(cli.ready_engine(), config=config,
-                                               actor=cli.actor, today=cli.today(), progress=tick)
+            counts = synth_load.load_synthetic(cli.ready_engine(), principal=cli.principal(),
+                                               config=config, today=cli.today(),
+                                               progress=tick)
     render_mapping(counts, output, title="synthetic registry")
 
 

@@ -12,7 +12,6 @@ from rich.console import Console
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render, render_mapping, to_json, write_rows
 from tuopin.domain.enums import ExitState, MonitoringState, ShockKind
-from tuopin.domain.scope import Scope
 from tuopin.services.exits import area_exits as exit_checks
 from tuopin.services.exits import household_exits as exits
 from tuopin.services.monitoring import cases as monitoring
@@ -40,8 +39,8 @@ CASE_TABLE = ["case", "number", "category", "state", "deadline", "late", "days_l
 CHECK_TABLE = ["code", "name", "title", "figure", "threshold", "outcome", "verdict"]
 
 
-def _day(value: datetime | None) -> date:
-    return value.date() if value is not None else context.CliContext.today()
+def _date(value: datetime | None) -> date | None:
+    return value.date() if value is not None else None
 
 
 def _show(row: dict[str, Any], fmt: OutputFormat, title: str) -> None:
@@ -69,8 +68,9 @@ def exit_propose(
     """预脱贫: propose a household's exit on a run where it is not poor."""
     cli = context.get(ctx)
     with cli.session() as db, db.begin():
-        row = exits.propose(db, number=number, run_id=run, minutes=minutes, as_of=_day(as_of),
-                            actor=cli.actor, scope=Scope(), standard=standard,
+        row = exits.propose(db, number=number, run_id=run, minutes=minutes,
+                            as_of=cli.as_of(_date(as_of)),
+                            principal=cli.principal(), standard=standard,
                             allow_identification_year=cli.settings.exit_in_identification_year)
     _show(row, fmt, f"exit of {number}")
 
@@ -84,8 +84,9 @@ def exit_notice(
     """公示: start the village notice (its length is TUOPIN_EXIT_NOTICE_DAYS)."""
     cli = context.get(ctx)
     with cli.session() as db, db.begin():
-        row = exits.start_notice(db, number=number, start=start.date(), actor=cli.actor,
-                                 scope=Scope(), notice_days=cli.settings.exit_notice_days)
+        row = exits.start_notice(db, principal=cli.principal(), number=number,
+                                 start=start.date(), as_of=cli.as_of(None),
+                                 notice_days=cli.settings.exit_notice_days)
     _show(row, fmt, f"exit of {number}")
 
 
@@ -98,8 +99,8 @@ def exit_announce(
     """公告: announce the exit once the notice has ended; the household is struck off."""
     cli = context.get(ctx)
     with cli.session() as db, db.begin():
-        row = exits.announce(db, number=number, as_of=_day(as_of), actor=cli.actor,
-                             scope=Scope(),
+        row = exits.announce(db, number=number, as_of=cli.as_of(_date(as_of)),
+                             principal=cli.principal(),
                              allow_identification_year=cli.settings.exit_in_identification_year)
     _show(row, fmt, f"exit of {number}")
 
@@ -114,8 +115,9 @@ def exit_object(
     """An objection during the notice: the case goes back to 未脱贫."""
     cli = context.get(ctx)
     with cli.session() as db, db.begin():
-        row = exits.record_objection(db, number=number, reason=reason, as_of=_day(as_of),
-                                     actor=cli.actor, scope=Scope())
+        row = exits.record_objection(db, number=number, reason=reason,
+                                     as_of=cli.as_of(_date(as_of)),
+                                     principal=cli.principal())
     _show(row, fmt, f"exit of {number}")
 
 
@@ -130,8 +132,8 @@ def exit_returns(
     """返贫: mark every exited household that the run finds poor again."""
     cli = context.get(ctx)
     with cli.session() as db, db.begin():
-        rows = exits.mark_returns(db, run_id=run, as_of=_day(as_of), actor=cli.actor,
-                                  scope=Scope(region), standard=standard)
+        rows = exits.mark_returns(db, run_id=run, as_of=cli.as_of(_date(as_of)),
+                                  principal=cli.principal(region), standard=standard)
     render(rows, fmt, title=f"returned to poverty in run {run}: {len(rows)}",
            columns=EXIT_COLUMNS)
 
@@ -140,8 +142,9 @@ def exit_returns(
 def exit_show(ctx: typer.Context, number: NumberArg, fmt: FormatOpt = OutputFormat.TABLE
               ) -> None:
     """A household's exit case and every step with its evidence."""
-    with context.get(ctx).session() as db:
-        case = exits.show(db, number=number, scope=Scope())
+    cli = context.get(ctx)
+    with cli.session() as db:
+        case = exits.show(db, number=number, principal=cli.principal())
     if fmt is OutputFormat.JSON:
         print(to_json(case))
         return
@@ -158,8 +161,9 @@ def exit_list(
     region: RegionOpt = None, fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Every exit case, optionally in one state."""
-    with context.get(ctx).session() as db:
-        rows = exits.list_cases(db, scope=Scope(region), state=state)
+    cli = context.get(ctx)
+    with cli.session() as db:
+        rows = exits.list_cases(db, principal=cli.principal(region), state=state)
     render(rows, fmt, title=f"exit cases: {len(rows)}", columns=EXIT_COLUMNS)
 
 
@@ -180,7 +184,7 @@ def exit_check(
     cli = context.get(ctx)
     figures = exit_checks.read_verification(verification) if verification else None
     with cli.session() as db:
-        checked = exit_checks.check(db, level=level, run_id=run, scope=Scope(region),
+        checked = exit_checks.check(db, level=level, run_id=run, principal=cli.principal(region),
                                     verification=figures)
     rows = exit_checks.flat_rows(checked, lang=lang or cli.settings.lang)
     if out is not None:
@@ -204,9 +208,9 @@ def monitor_scan(
     """Propose monitoring cases for the households a cn-monitoring run flags."""
     cli = context.get(ctx)
     with cli.session() as db, db.begin():
-        found = monitoring.scan(db, run_id=run, as_of=_day(as_of), scope=Scope(region),
-                                deadline_days=cli.settings.monitoring_deadline_days,
-                                actor=cli.actor)
+        found = monitoring.scan(db, run_id=run, as_of=cli.as_of(_date(as_of)),
+                                principal=cli.principal(region),
+                                deadline_days=cli.settings.monitoring_deadline_days)
     if fmt is OutputFormat.JSON:
         print(to_json(found))
         return
@@ -223,8 +227,10 @@ def monitor_list(
     region: RegionOpt = None, fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Monitoring cases, with their deadlines and whether they are late."""
-    with context.get(ctx).session() as db:
-        rows = monitoring.list_cases(db, scope=Scope(region), as_of=_day(as_of),
+    cli = context.get(ctx)
+    with cli.session() as db:
+        rows = monitoring.list_cases(db, principal=cli.principal(region),
+                                     as_of=cli.as_of(_date(as_of)),
                                      late_only=late, state=state)
     _cases(rows, fmt, f"monitoring cases: {len(rows)}")
 
@@ -234,8 +240,10 @@ def monitor_show(ctx: typer.Context, case: CaseArg,
                  as_of: AsOfOpt = None,
                  fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """A monitoring case, its steps and its shocks."""
-    with context.get(ctx).session() as db:
-        found = monitoring.show(db, case_id=case, scope=Scope(), as_of=_day(as_of))
+    cli = context.get(ctx)
+    with cli.session() as db:
+        found = monitoring.show(db, case_id=case, principal=cli.principal(),
+                                as_of=cli.as_of(_date(as_of)))
     if fmt is OutputFormat.JSON:
         print(to_json(found))
         return
@@ -258,8 +266,9 @@ def monitor_advance(
     """Take the next step of the identification procedure (or reject the case)."""
     cli = context.get(ctx)
     with cli.session() as db, db.begin():
-        row = monitoring.advance(db, case_id=case, to=to, on=_day(on), note=note,
-                                 actor=cli.actor, scope=Scope(),
+        today = cli.as_of(None)
+        row = monitoring.advance(db, principal=cli.principal(), case_id=case, to=to,
+                                 on=_date(on) or today, as_of=today, note=note,
                                  notice_days=cli.settings.monitoring_notice_days,
                                  expected_version=expect_version)
     _show(row, fmt, f"monitoring case {case}")
@@ -271,7 +280,7 @@ def monitor_notice(ctx: typer.Context, case: CaseArg,
     """Print the village notice (no ID, phone, bank or health data)."""
     cli = context.get(ctx)
     with cli.session() as db:
-        print(monitor_clearance.notice(db, case_id=case, scope=Scope(),
+        print(monitor_clearance.notice(db, case_id=case, principal=cli.principal(),
                                        lang=lang or cli.settings.lang))
 
 
@@ -284,8 +293,8 @@ def monitor_clear(
     """风险消除: close an identified case when every condition holds."""
     cli = context.get(ctx)
     with cli.session() as db, db.begin():
-        row = monitor_clearance.clear(db, case_id=case, as_of=_day(as_of), actor=cli.actor,
-                                      scope=Scope())
+        row = monitor_clearance.clear(db, case_id=case, as_of=cli.as_of(_date(as_of)),
+                                      principal=cli.principal())
     _show(row, fmt, f"monitoring case {case}")
 
 
@@ -304,7 +313,7 @@ def monitor_shock(
     with cli.session() as db, db.begin():
         row = monitoring.record_shock(
             db, number=number, kind=kind, occurred_on=on.date(), amount=amount,
-            description=description, as_of=_day(as_of), actor=cli.actor, scope=Scope(),
+            description=description, as_of=cli.as_of(_date(as_of)), principal=cli.principal(),
             deadline_days=cli.settings.monitoring_deadline_days)
     if fmt is OutputFormat.JSON:
         print(to_json(row))

@@ -39,12 +39,18 @@ def root(
     database_url: Annotated[
         str | None, typer.Option("--database-url", help="Override TUOPIN_DATABASE_URL.")
     ] = None,
+    operator: Annotated[
+        str | None, typer.Option(
+            "--operator", envvar="TUOPIN_OPERATOR",
+            help="Who runs the command, as the audit trail records it (cli:NAME); default: "
+                 "your login name.")
+    ] = None,
 ) -> None:
     """Settings are built once here and passed down to every command."""
     settings = Settings()
     if database_url:
         settings = settings.model_copy(update={"database_url": database_url})
-    ctx.obj = CliContext(settings=settings, debug=debug)
+    ctx.obj = CliContext(settings=settings, debug=debug, operator=operator)
 
 
 data_cmd.register(app)
@@ -68,12 +74,12 @@ def main() -> None:
     except ValidationFailed as exc:
         if debug:
             raise
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except TuopinError as exc:
         if debug:
             raise
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - the last line of defence for users
         if debug:

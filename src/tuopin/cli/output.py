@@ -27,6 +27,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def csv_cell(value: Any) -> Any:
+    """A value as a CSV cell: text that a spreadsheet would run as a formula gets the
+    apostrophe every CSV tuopin writes gives it (io.formulas)."""
+    from tuopin.io.formulas import quoted_name
+
+    return quoted_name(value) if isinstance(value, str) else _plain(value)
+
+
 def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, default=_plain)
 
@@ -39,8 +47,8 @@ def render(rows: Sequence[Mapping[str, Any]], fmt: OutputFormat, *, title: str =
         sys.stdout.write(to_json([{k: r.get(k) for k in names} for r in rows]) + "\n")
     elif fmt is OutputFormat.CSV:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(names)
-        writer.writerows([_plain(r.get(k)) for k in names] for r in rows)
+        writer.writerow([csv_cell(n) for n in names])
+        writer.writerows([csv_cell(r.get(k)) for k in names] for r in rows)
     else:
         table = Table(title=title or None, show_lines=False)
         for name in names:

@@ -14,13 +14,11 @@ from sqlalchemy.orm import Session
 
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render, render_mapping, to_json, write_rows
-from tuopin.domain.scope import Scope
 from tuopin.services.plans import accountability as accountability_service
 from tuopin.services.plans import evidence, ledger
 from tuopin.services.plans import household_plans as plans
 from tuopin.services.plans import revisions as plan_revisions
-from tuopin.services.plans.store import current_plan_id
-from tuopin.storage.models import MeasureRecord
+from tuopin.services.plans.evidence import EvidenceFile, EvidenceStore
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Also write the rows to CSV/XLSX.")]
@@ -43,14 +41,14 @@ MEASURE_COLUMNS = ["id", "kind", "content", "indicator", "cause", "helper", "uni
                    "completed_on", "verifier", "remeasure", "version"]
 TABLE_COLUMNS = ["id", "kind", "indicator", "helper", "due_date", "budget", "status",
                  "evidence", "version"]
-MEASURE_OUT = ["id", "plan_id", "kind", "content", "indicator", "cause", "unit", "due_date",
+MEASURE_OUT = ["id", "plan", "kind", "content", "indicator", "cause", "unit", "due_date",
                "budget", "funding_source", "status", "completed_on", "verifier",
                "verified_on", "cancel_reason", "delay_reason", "follow_up", "remeasure",
                "version"]
 
 
 def _day(ctx: typer.Context, value: datetime | None) -> date:
-    return value.date() if value is not None else context.get(ctx).today()
+    return context.get(ctx).as_of(value.date() if value is not None else None)
 
 
 @contextmanager
@@ -60,9 +58,9 @@ def _writing(ctx: typer.Context) -> Iterator[Session]:
         yield db
 
 
-def _show_measure(measure: MeasureRecord, fmt: OutputFormat) -> None:
-    render_mapping({k: getattr(measure, k) for k in MEASURE_OUT}, fmt,
-                   title=f"measure {measure.id}")
+def _show_measure(measure: dict[str, Any], fmt: OutputFormat) -> None:
+    render_mapping({k: measure.get(k) for k in MEASURE_OUT}, fmt,
+                   title=f"measure {measure['id']}")
 
 
 def _rows(rows: list[dict[str, Any]], columns: list[str], fmt: OutputFormat, out: Path | None,
@@ -83,7 +81,7 @@ def draft_command(
     """Draft a plan for every poor household of a run (never over an approved plan)."""
     cli = context.get(ctx)
     with _writing(ctx) as db:
-        report = plans.draft(db, run_id=run, scope=Scope(region), actor=cli.actor,
+        report = plans.draft(db, principal=cli.principal(region), run_id=run,
                              as_of=_day(ctx, as_of), household_number=household)
     _rows(report.rows(), ["household", "plan", "measures", "helper", "replaced", "skipped"],
           fmt, out, f"run {run}: {len(report.drafted)} plans drafted, "
@@ -94,8 +92,9 @@ def draft_command(
 def show_command(ctx: typer.Context, number: NumberArg, region: RegionOpt = None,
                  fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """A household's plan and its measures."""
-    with context.get(ctx).session() as db:
-        data = plans.show(db, number=number, scope=Scope(region))
+    cli = context.get(ctx)
+    with cli.session() as db:
+        data = plans.show(db, number=number, principal=cli.principal(region))
     if fmt is OutputFormat.JSON:
         print(to_json(data))
         return
@@ -116,17 +115,15 @@ def approve_command(
     """Approve a household's draft plan, or with --all every draft that has a measure."""
     if (number is None) == (not every):
         raise typer.BadParameter("give a household NUMBER or --all")
-    cli, scope, day = context.get(ctx), Scope(region), _day(ctx, as_of)
+    principal, day = context.get(ctx).principal(region), _day(ctx, as_of)
     with _writing(ctx) as db:
         if number is None:
-            rows = plans.approve_all(db, scope=scope, actor=cli.actor, as_of=day)
+            rows = plans.approve_all(db, principal=principal, as_of=day)
         else:
-            plan = plans.approve(db, plan_id=current_plan_id(db, number=number, scope=scope),
-                                 scope=scope, actor=cli.actor, as_of=day,
-                                 expected_version=version)
-            rows = [{"household": number, "plan": plan.id, "status": plan.status,
-                     "approved_by": plan.approved_by, "approved_on": plan.approved_on,
-                     "version": plan.version}]
+            plan_id = plans.current_plan(db, principal=principal, number=number)
+            approved = plans.approve(db, principal=principal, plan_id=plan_id, as_of=day,
+                                     expected_version=version)
+            rows = [{"household": number, **approved}]
     if number is None:
         render(rows, fmt, title=f"{len(rows)} plans approved",
                columns=["plan", "status", "version"])
@@ -138,8 +135,9 @@ def approve_command(
 def history_command(ctx: typer.Context, number: NumberArg, region: RegionOpt = None,
                     fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """动态调整: every revision of a household's approved plan, with before and after."""
-    with context.get(ctx).session() as db:
-        rows = plan_revisions.history(db, number=number, scope=Scope(region))
+    cli = context.get(ctx)
+    with cli.session() as db:
+        rows = plan_revisions.history(db, number=number, principal=cli.principal(region))
     if fmt is OutputFormat.JSON:
         print(to_json(rows))
         return
@@ -153,9 +151,9 @@ def history_command(ctx: typer.Context, number: NumberArg, region: RegionOpt = N
 def overdue_command(ctx: typer.Context, as_of: AsOfOpt = None, region: RegionOpt = None,
                     fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None) -> None:
     """Measures still owed after their due date, with days overdue."""
-    day = _day(ctx, as_of)
-    with context.get(ctx).session() as db:
-        rows = accountability_service.overdue(db, scope=Scope(region), as_of=day)
+    cli, day = context.get(ctx), _day(ctx, as_of)
+    with cli.session() as db:
+        rows = accountability_service.overdue(db, principal=cli.principal(region), as_of=day)
     _rows(rows, accountability_service.OVERDUE_COLUMNS, fmt, out,
           f"{len(rows)} measures overdue on {day}")
 
@@ -167,9 +165,9 @@ def remeasure_command(
     region: RegionOpt = None, fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None,
 ) -> None:
     """Confirm done measures whose indicator is met now; flag verified ones that still fail."""
+    cli = context.get(ctx)
     with _writing(ctx) as db:
-        rows = ledger.remeasure(db, run_id=run, actor=context.get(ctx).actor,
-                                scope=Scope(region))
+        rows = ledger.remeasure(db, principal=cli.principal(region), run_id=run)
     _rows(rows, ["measure", "household", "indicator", "status", "remeasure", "run"], fmt, out,
           f"run {run}: {len(rows)} measures re-measured")
 
@@ -177,9 +175,10 @@ def remeasure_command(
 def accountability_command(ctx: typer.Context, as_of: AsOfOpt = None, region: RegionOpt = None,
                            fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None) -> None:
     """问责清单: overdue measures by responsible helper and unit, with reasons and follow-up."""
-    day = _day(ctx, as_of)
-    with context.get(ctx).session() as db:
-        groups = accountability_service.accountability(db, scope=Scope(region), as_of=day)
+    cli, day = context.get(ctx), _day(ctx, as_of)
+    with cli.session() as db:
+        groups = accountability_service.accountability(db, principal=cli.principal(region),
+                                                       as_of=day)
     columns = accountability_service.GROUP_COLUMNS
     detail = accountability_service.flat(groups)
     if out is not None:
@@ -200,23 +199,21 @@ def start_command(ctx: typer.Context, measure: MeasureArg, region: RegionOpt = N
                   as_of: AsOfOpt = None, version: VersionOpt = None,
                   fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """Planned → in progress."""
-    with _writing(ctx) as db:
-        record = ledger.start(db, measure_id=measure, actor=context.get(ctx).actor,
-                              as_of=_day(ctx, as_of), scope=Scope(region),
-                              expected_version=version)
-    _show_measure(record, fmt)
-
-
-def _attach(ctx: typer.Context, db: Session, measure: int, files: list[Path], day: date,
-            scope: Scope) -> list[dict[str, Any]]:
     cli = context.get(ctx)
-    stored = [evidence.store(
-        db, measure_id=measure, filename=path.name, data=path.read_bytes(),
-        content_type=mimetypes.guess_type(path.name)[0], actor=cli.actor, as_of=day,
-        data_dir=cli.settings.data_dir, max_bytes=cli.settings.evidence_max_bytes, scope=scope)
-        for path in files]
-    return [{"evidence": e.id, "file": e.filename, "sha256": e.sha256, "type": e.content_type,
-             "size": e.size, "by": e.uploaded_by, "on": e.uploaded_on} for e in stored]
+    with _writing(ctx) as db:
+        row = ledger.start(db, principal=cli.principal(region), measure_id=measure,
+                           as_of=_day(ctx, as_of), expected_version=version)
+    _show_measure(row, fmt)
+
+
+def _files(paths: list[Path]) -> list[EvidenceFile]:
+    return [EvidenceFile(path.name, path.read_bytes(), mimetypes.guess_type(path.name)[0])
+            for path in paths]
+
+
+def _store(ctx: typer.Context) -> EvidenceStore:
+    settings = context.get(ctx).settings
+    return EvidenceStore(settings.data_dir, settings.evidence_max_bytes)
 
 
 EvidenceOpt = Annotated[list[Path] | None, typer.Option(
@@ -230,9 +227,11 @@ def evidence_command(
     region: RegionOpt = None, as_of: AsOfOpt = None, fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Attach photos or PDFs to a measure (stored once by SHA-256)."""
-    day = _day(ctx, as_of)
+    cli, day = context.get(ctx), _day(ctx, as_of)
     with _writing(ctx) as db:
-        rows = _attach(ctx, db, measure, files, day, Scope(region))
+        rows = [evidence.store(db, principal=cli.principal(region), measure_id=measure,
+                               file=file, as_of=day, store=_store(ctx))
+                for file in _files(files)]
     render(rows, fmt, title=f"evidence of measure {measure}")
 
 
@@ -244,14 +243,15 @@ def complete_command(
     files: EvidenceOpt = None, region: RegionOpt = None, as_of: AsOfOpt = None,
     version: VersionOpt = None, fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
-    """→ done: attach the evidence given and mark the measure completed on a date."""
-    day, scope = _day(ctx, as_of), Scope(region)
+    """→ done: attach the evidence given (evidence attached before counts too) and mark the
+    measure completed on a date."""
+    cli, day = context.get(ctx), _day(ctx, as_of)
     with _writing(ctx) as db:
-        _attach(ctx, db, measure, files or [], day, scope)
-        record = ledger.complete(db, measure_id=measure, completed_on=on.date() if on else None,
-                                 actor=context.get(ctx).actor, as_of=day, scope=scope,
-                                 expected_version=version)
-    _show_measure(record, fmt)
+        row = ledger.complete(db, principal=cli.principal(region), measure_id=measure,
+                              completed_on=on.date() if on else None, as_of=day,
+                              files=_files(files or []), store=_store(ctx),
+                              expected_version=version)
+    _show_measure(row, fmt)
 
 
 @measures_app.command("verify")
@@ -262,11 +262,12 @@ def verify_command(
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """对账销号: done → verified, by someone who is not the responsible helper."""
+    cli = context.get(ctx)
     with _writing(ctx) as db:
-        record = ledger.verify(db, measure_id=measure, verifier=verifier,
-                               actor=context.get(ctx).actor, as_of=_day(ctx, as_of),
-                               scope=Scope(region), expected_version=version)
-    _show_measure(record, fmt)
+        row = ledger.verify(db, principal=cli.principal(region), measure_id=measure,
+                            verifier=verifier, as_of=_day(ctx, as_of),
+                            expected_version=version)
+    _show_measure(row, fmt)
 
 
 @measures_app.command("cancel")
@@ -274,11 +275,11 @@ def cancel_command(ctx: typer.Context, measure: MeasureArg, reason: ReasonOpt = 
                    region: RegionOpt = None, as_of: AsOfOpt = None, version: VersionOpt = None,
                    fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """Cancel a measure that is not verified, with a reason."""
+    cli = context.get(ctx)
     with _writing(ctx) as db:
-        record = ledger.cancel(db, measure_id=measure, reason=reason,
-                               actor=context.get(ctx).actor, as_of=_day(ctx, as_of),
-                               scope=Scope(region), expected_version=version)
-    _show_measure(record, fmt)
+        row = ledger.cancel(db, principal=cli.principal(region), measure_id=measure,
+                            reason=reason, as_of=_day(ctx, as_of), expected_version=version)
+    _show_measure(row, fmt)
 
 
 @measures_app.command("delay")
@@ -289,11 +290,12 @@ def delay_command(
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """查明原因: record why a measure is late and the follow-up action."""
+    cli = context.get(ctx)
     with _writing(ctx) as db:
-        record = ledger.record_delay(db, measure_id=measure, reason=reason, follow_up=follow_up,
-                                     actor=context.get(ctx).actor, as_of=_day(ctx, as_of),
-                                     scope=Scope(region), expected_version=version)
-    _show_measure(record, fmt)
+        row = ledger.record_delay(db, principal=cli.principal(region), measure_id=measure,
+                                  reason=reason, follow_up=follow_up, as_of=_day(ctx, as_of),
+                                  expected_version=version)
+    _show_measure(row, fmt)
 
 
 def _opt(help_text: str) -> Any:
@@ -318,14 +320,14 @@ def add_command(
     typed = {"kind": kind, "content": content, "due_date": due, "budget": budget,
              "funding_source": funding, "indicator": indicator, "cause": cause,
              "helper": helper}
+    principal = context.get(ctx).principal(region)
     with _writing(ctx) as db:
-        scope = Scope(region)
-        record = plan_revisions.add_measure(
-            db, plan_id=current_plan_id(db, number=number, scope=scope),
+        row = plan_revisions.add_measure(
+            db, principal=principal,
+            plan_id=plans.current_plan(db, principal=principal, number=number),
             fields={k: v for k, v in typed.items() if v is not None}, reason=reason,
-            actor=context.get(ctx).actor, as_of=_day(ctx, as_of), scope=scope,
-            expected_version=version)
-    _show_measure(record, fmt)
+            as_of=_day(ctx, as_of), expected_version=version)
+    _show_measure(row, fmt)
 
 
 @measures_app.command("revise")
@@ -344,12 +346,13 @@ def revise_command(
     """动态调整: change a measure (on an approved plan: a revision with --reason)."""
     typed = {"kind": kind, "content": content, "due_date": due, "budget": budget,
              "funding_source": funding, "helper": helper, "unit": unit}
+    cli = context.get(ctx)
     with _writing(ctx) as db:
-        record = plan_revisions.revise_measure(
-            db, measure_id=measure, changes={k: v for k, v in typed.items() if v is not None},
-            reason=reason, actor=context.get(ctx).actor, as_of=_day(ctx, as_of),
-            scope=Scope(region), expected_version=version)
-    _show_measure(record, fmt)
+        row = plan_revisions.revise_measure(
+            db, principal=cli.principal(region), measure_id=measure,
+            changes={k: v for k, v in typed.items() if v is not None}, reason=reason,
+            as_of=_day(ctx, as_of), expected_version=version)
+    _show_measure(row, fmt)
 
 
 def register(app: typer.Typer) -> None:

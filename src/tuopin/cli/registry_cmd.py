@@ -10,9 +10,8 @@ from rich.tree import Tree
 
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render, render_mapping
-from tuopin.domain.scope import Scope
+from tuopin.services import store
 from tuopin.services.registry import queries as registry
-from tuopin.storage import migrate
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
 RegionOpt = Annotated[str | None, typer.Option("--region", help="Limit to this region code.")]
@@ -23,15 +22,16 @@ households_app = typer.Typer(help="Look up households.", no_args_is_help=True)
 def init_command(ctx: typer.Context) -> None:
     """Create the database or bring it up to the newest schema."""
     cli = context.get(ctx)
-    migrate.upgrade(cli.engine)
-    Console(stderr=True).print(f"database ready at revision {migrate.current_revision(cli.engine)}")
+    store.upgrade(cli.engine)
+    Console(stderr=True).print(f"database ready at revision {store.revision(cli.engine)}")
 
 
 def summary_command(ctx: typer.Context, region: RegionOpt = None,
                     fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """Counts of the registry: regions, households, members, surveys, helpers."""
-    with context.get(ctx).session() as db:
-        data = registry.summary(db, scope=Scope(region))
+    cli = context.get(ctx)
+    with cli.session() as db:
+        data = registry.summary(db, principal=cli.principal(region))
     render_mapping(data, fmt, title="registry")
 
 
@@ -41,8 +41,9 @@ def regions_command(
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """The region tree with households, members and poor households at every level."""
-    with context.get(ctx).session() as db:
-        nodes = registry.region_tree(db, scope=Scope(), root=region, depth=depth)
+    cli = context.get(ctx)
+    with cli.session() as db:
+        nodes = registry.region_tree(db, principal=cli.principal(), root=region, depth=depth)
     if fmt is not OutputFormat.TABLE:
         render([n.as_row() for n in nodes], fmt)
         return
@@ -61,7 +62,8 @@ def show_command(ctx: typer.Context, number: Annotated[str, typer.Argument()],
     """One household: members, surveys and helpers."""
     cli = context.get(ctx)
     with cli.session() as db:
-        detail = registry.household_detail(db, scope=Scope(), number=number, today=cli.today())
+        detail = registry.household_detail(db, principal=cli.principal(), number=number,
+                                           today=cli.today())
     if fmt is OutputFormat.JSON:
         from tuopin.cli.output import to_json
 
@@ -78,8 +80,9 @@ def search_command(ctx: typer.Context, text: Annotated[str, typer.Argument()],
                    limit: Annotated[int, typer.Option("--limit")] = 50,
                    fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """Find households by number, a member's name or an ID number."""
-    with context.get(ctx).session() as db:
-        rows = registry.search(db, scope=Scope(region), text=text, limit=limit)
+    cli = context.get(ctx)
+    with cli.session() as db:
+        rows = registry.search(db, principal=cli.principal(region), text=text, limit=limit)
     render(rows, fmt, title=f"search: {text}",
            columns=["number", "village_code", "village_name", "status", "head_name"])
 

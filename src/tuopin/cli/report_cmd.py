@@ -13,9 +13,8 @@ from rich.console import Console
 
 from tuopin.analytics.mpi import MpiResult
 from tuopin.cli import context
-from tuopin.cli.output import OutputFormat, render, render_mapping, to_json, write_rows
+from tuopin.cli.output import OutputFormat, csv_cell, render, render_mapping, to_json, write_rows
 from tuopin.domain.errors import ValidationFailed
-from tuopin.domain.scope import Scope
 from tuopin.services.reports import incidence as reports
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
@@ -36,8 +35,9 @@ def incidence_command(
     region: RegionOpt = None, fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None,
 ) -> None:
     """贫困发生率: poor people ÷ rural people (and households) for every region of a level."""
-    with context.get(ctx).session() as db:
-        rows = reports.incidence(db, run_id=run, level=level, scope=Scope(region))
+    cli = context.get(ctx)
+    with cli.session() as db:
+        rows = reports.incidence(db, run_id=run, level=level, principal=cli.principal(region))
     rows = rows + [reports.total(rows)]
     if out is not None:
         write_rows(rows, INCIDENCE_COLUMNS, out)
@@ -60,8 +60,9 @@ def mpi_report_command(
     region: RegionOpt = None, fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None,
 ) -> None:
     """The Alkire-Foster measures (H, A, M0, contributions, bands, SEs) of a run."""
-    with context.get(ctx).session() as db:
-        result = reports.mpi(db, run_id=run, by=by, scope=Scope(region))
+    cli = context.get(ctx)
+    with cli.session() as db:
+        result = reports.mpi(db, run_id=run, by=by, principal=cli.principal(region))
     show_mpi(result, fmt, out, title=f"multidimensional poverty, run {run}")
 
 
@@ -134,7 +135,7 @@ def show_mpi(result: MpiResult, fmt: OutputFormat, out: Path | None, *, title: s
     elif fmt is OutputFormat.CSV:
         writer = csv.DictWriter(sys.stdout, columns, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
     else:
         data = result.to_dict()
         render_mapping({"n": data["n"], "dropped": data.get("dropped"), "k": data.get("k"),
@@ -163,7 +164,8 @@ def snapshot_command(
     """Write the registry as Parquet partitioned by county (for --engine duckdb|spark)."""
     from tuopin.services.assessment.snapshots import take_snapshot
 
-    manifest = take_snapshot(context.get(ctx).ready_engine(), out_dir=out,
+    cli = context.get(ctx)
+    manifest = take_snapshot(cli.ready_engine(), principal=cli.principal(), out_dir=out,
                              taken_at=datetime.now(UTC))
     Console(stderr=True).print(f"snapshot written to {out}")
     print(to_json(manifest.to_json()))

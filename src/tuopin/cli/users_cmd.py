@@ -15,7 +15,6 @@ from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render
 from tuopin.domain.enums import Role
 from tuopin.domain.errors import ValidationFailed
-from tuopin.domain.scope import Scope
 from tuopin.services.access import demo_accounts, users
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
@@ -63,9 +62,9 @@ def add_command(
     given = _password(password_stdin)
     password = given or users.new_password()
     with _writing(ctx) as db:
-        user = users.add(db, username=username, role=_role(role), region_code=region,
-                         password=password, actor=context.get(ctx).actor, display_name=name,
-                         helper_number=helper)
+        user = users.add(db, principal=context.get(ctx).principal(), username=username,
+                         role=_role(role), region_code=region, password=password,
+                         display_name=name, helper_number=helper)
     Console(stderr=True).print(f"added {user.username} ({user.role.value})", highlight=False)
     if given is None:
         print(f"password: {password}")
@@ -76,8 +75,9 @@ def list_command(ctx: typer.Context, region: Annotated[str | None, typer.Option(
         "--region", help="Only accounts inside this region.")] = None,
         fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """Every account (never a password or its hash)."""
-    with context.get(ctx).session() as db:
-        rows = [u.as_row() for u in users.list_users(db, scope=Scope(region))]
+    cli = context.get(ctx)
+    with cli.session() as db:
+        rows = [u.as_row() for u in users.list_users(db, principal=cli.principal(region))]
     render(rows, fmt, title="users", columns=COLUMNS)
 
 
@@ -85,7 +85,7 @@ def list_command(ctx: typer.Context, region: Annotated[str | None, typer.Option(
 def disable_command(ctx: typer.Context, username: UserArg) -> None:
     """Refuse the account's logins from now on (its open sessions end too)."""
     with _writing(ctx) as db:
-        users.disable(db, username=username, actor=context.get(ctx).actor)
+        users.disable(db, principal=context.get(ctx).principal(), username=username)
     Console(stderr=True).print(f"disabled {username}", highlight=False)
 
 
@@ -95,11 +95,30 @@ def reset_command(ctx: typer.Context, username: UserArg,
     """Set a new password (printed once when tuopin made it); open sessions end."""
     given = _password(password_stdin)
     with _writing(ctx) as db:
-        password = users.reset_password(db, username=username, password=given,
-                                        actor=context.get(ctx).actor)
+        password = users.reset_password(db, principal=context.get(ctx).principal(),
+                                        username=username, password=given)
     Console(stderr=True).print(f"new password set for {username}", highlight=False)
     if given is None:
         print(f"password: {password}")
+
+
+@users_app.command("change")
+def change_command(
+    ctx: typer.Context, username: UserArg,
+    role: Annotated[str, typer.Option("--role", help=", ".join(r.value for r in Role))],
+    region: Annotated[str | None, typer.Option(
+        "--region", help="The region the user works in (not for an admin).")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
+    helper: Annotated[str | None, typer.Option(
+        "--helper", help="For a helper: their helper number in the registry.")] = None,
+) -> None:
+    """Give an account another role, region or helper; its open sessions end."""
+    with _writing(ctx) as db:
+        user = users.change(db, principal=context.get(ctx).principal(), username=username,
+                            role=_role(role), region_code=region, helper_number=helper,
+                            display_name=name)
+    Console(stderr=True).print(f"{user.username} is now {user.role.value} of "
+                               f"{user.region_code or 'all regions'}", highlight=False)
 
 
 @users_app.command("demo")
@@ -107,7 +126,8 @@ def demo_command(ctx: typer.Context, region: Annotated[str | None, typer.Option(
         "--region", help="The demo county (default: the first county).")] = None) -> None:
     """One demo account per role; prints new passwords once (they are stored as hashes)."""
     with _writing(ctx) as db:
-        accounts = demo_accounts.create_demo(db, actor=context.get(ctx).actor, county=region)
+        accounts = demo_accounts.create_demo(db, principal=context.get(ctx).principal(),
+                                             county=region)
     created = [a for a in accounts if a.password is not None]
     existing = [a for a in accounts if a.password is None]
     if created:

@@ -227,3 +227,15 @@ class ShockKind(Titled):
     LOST_WORK = "lost_work", "lost work"
     FAILED_BUSINESS = "failed_business", "failed business"
     OTHER = "other_shock", "other shock"
+
+
+class UploadState(Titled):
+    """Where a file uploaded for import stands: checked in the background, then imported."""
+
+    RECEIVED = "received", "waiting to be checked"
+    CHECKING = "checking", "being checked"
+    CHECKED = "checked", "checked"
+    FAILED = "failed", "could not be read"
+    IMPORTING = "importing", "being imported"
+    IMPORTED = "imported", "imported"
+    CANCELLED = "cancelled", "cancelled"

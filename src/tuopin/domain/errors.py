@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Self
+from typing import Any, Self
 
 from tuopin.i18n import normalize_lang, translate
 
@@ -28,8 +28,33 @@ class ValidationFailed(TuopinError):
         self.problems = problems or []
 
 
+class KeepsRecord:
+    """A refusal whose transaction is committed rather than rolled back: the service wrote
+    nothing of the refused change, only the record of the attempt (a probe of the registry,
+    counted and audited), which must outlive the refusal."""
+
+    keep_transaction = True
+
+
 class Conflict(TuopinError):
     """Someone else saved the record first (optimistic locking) or a unique key clashed."""
+
+
+class StaleVersion(Conflict):
+    """A save made on a version someone else has changed since: ``current`` holds what is
+    stored now, field by field, so that a form can show what changed."""
+
+    def __init__(self, message: str, current: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+class TooManyAttempts(TuopinError):
+    """Too many failed attempts (logins, probes) in a window; wait ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class UnsupportedRule(TuopinError):

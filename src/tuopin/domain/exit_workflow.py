@@ -69,9 +69,13 @@ def propose(case: ExitCase, *, as_of: date, minutes: str, status: HouseholdStatu
     return ExitCase(state=ExitState.PRE_EXIT, opened_on=as_of)
 
 
-def start_notice(case: ExitCase, *, start: date, notice_days: int) -> ExitCase:
-    """公示: the notice runs ``notice_days`` from ``start`` (not before the proposal)."""
+def start_notice(case: ExitCase, *, start: date, notice_days: int, as_of: date) -> ExitCase:
+    """公示: the notice runs ``notice_days`` from ``start``: not before the proposal, and not
+    after ``as_of`` (today), or the notice could be over before anyone could object."""
     _require(case, N_("start the notice"), ExitState.PRE_EXIT)
+    if start > as_of:
+        raise RuleBroken(N_("the notice cannot start on {start}, after today ({today})"),
+                         start=start.isoformat(), today=as_of.isoformat())
     if notice_days < 1:
         raise RuleBroken(N_("the notice must last at least one day, not {days}"),
                          days=notice_days)

@@ -62,6 +62,7 @@ class MeasureFacts:
     evidence: int = 0
     # who is responsible: the helper's number and the usernames of that helper's accounts
     responsible: frozenset[str] = field(default_factory=frozenset)
+    approved_on: date | None = None  # the plan's approval: no step of a measure before it
 
 
 def _blank(text: str | None) -> bool:
@@ -96,6 +97,10 @@ def complete(facts: MeasureFacts, *, completed_on: date | None, as_of: date) -> 
     if completed_on > as_of:
         raise RuleBroken(N_("The completion date {on} is later than {as_of}."),
                          on=completed_on.isoformat(), as_of=as_of.isoformat())
+    if facts.approved_on is not None and completed_on < facts.approved_on:
+        raise RuleBroken(N_("The completion date {on} is before the plan was approved "
+                            "({approved})."), on=completed_on.isoformat(),
+                         approved=facts.approved_on.isoformat())
     return target
 
 

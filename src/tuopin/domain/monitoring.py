@@ -41,6 +41,7 @@ class MonitoringCase:
     notice_end: date | None = None
     identified_on: date | None = None
     cleared_on: date | None = None
+    last_step_on: date | None = None  # the date of the case's latest step
 
 
 def open_case(*, as_of: date, deadline_days: int) -> MonitoringCase:
@@ -55,22 +56,29 @@ def pick_category(ids: Iterable[str]) -> MonitoringCategory | None:
     return next((c for c in MonitoringCategory if c.value in found), None)
 
 
-def advance(case: MonitoringCase, to: MonitoringState, *, on: date, notice_days: int,
-            note: str | None = None) -> MonitoringCase:
-    """Take the next step of the procedure (or reject the case), on ``on``."""
+def advance(case: MonitoringCase, to: MonitoringState, *, on: date, as_of: date,
+            notice_days: int, note: str | None = None) -> MonitoringCase:
+    """Take the next step of the procedure (or reject the case), on ``on``: not after
+    ``as_of`` (today), nor before the step it follows."""
     if to is S.CLEARED:
         raise RuleBroken(N_("risk clearance is not a procedural step: clear the case, which "
                             "checks its conditions"))
     if case.state not in PROCEDURE:
         raise RuleBroken(N_("the case is '{state}' ({title}): its procedure is over"),
                          state=case.state.value, title=Message(case.state.title))
+    if on > as_of:
+        raise RuleBroken(N_("a step cannot be dated {on}, after today ({today})"),
+                         on=on.isoformat(), today=as_of.isoformat())
     if on < case.opened_on:
         raise RuleBroken(N_("a step cannot be dated {on}, before the case was opened "
                             "({opened})"), on=on.isoformat(), opened=case.opened_on.isoformat())
+    if case.last_step_on is not None and on < case.last_step_on:
+        raise RuleBroken(N_("a step cannot be dated {on}, before the step it follows "
+                            "({last})"), on=on.isoformat(), last=case.last_step_on.isoformat())
     if to is S.REJECTED:
         if not (note or "").strip():
             raise RuleBroken(N_("a rejection needs its reason (a note)"))
-        return replace(case, state=S.REJECTED)
+        return replace(case, state=S.REJECTED, last_step_on=on)
     expected = NEXT[case.state]
     if to is not expected:
         raise RuleBroken(N_("cannot go from '{state}' to '{to}': the next step is '{next}' "
@@ -80,7 +88,7 @@ def advance(case: MonitoringCase, to: MonitoringState, *, on: date, notice_days:
                          to_title=Message(to.title))
     if to is S.IN_NOTICE:
         return replace(case, state=to, notice_start=on,
-                       notice_end=on + timedelta(days=notice_days))
+                       notice_end=on + timedelta(days=notice_days), last_step_on=on)
     if case.state is S.IN_NOTICE:
         assert case.notice_end is not None
         if on < case.notice_end:
@@ -91,8 +99,8 @@ def advance(case: MonitoringCase, to: MonitoringState, *, on: date, notice_days:
                              last=last.isoformat(), days=notice_days,
                              first=case.notice_end.isoformat(), on=on.isoformat())
     if to is S.IDENTIFIED:
-        return replace(case, state=to, identified_on=on)
-    return replace(case, state=to)
+        return replace(case, state=to, identified_on=on, last_step_on=on)
+    return replace(case, state=to, last_step_on=on)
 
 
 def is_late(case: MonitoringCase, *, as_of: date, decided_on: date | None = None) -> bool:

@@ -26,6 +26,8 @@ FALSE_WORDS = ("0", "否", "无", "n", "no", "false", "f", "×", "✗", "不")
 # At most 15 digits: every such number fits int64 and float64 exactly.
 INTEGER_RE = r"^[+-]?\d{1,15}(\.0*)?$"
 DECIMAL_RE = r"^[+-]?(\d{1,15}\.?\d*|\.\d+)$"
+# A non-zero digit after the second decimal place: a fraction of a fen (1.50 and 1.500 pass).
+SUB_FEN_RE = r"\.\d\d\d*[1-9]"
 PHONE_RE = r"^\+?[0-9][0-9 -]{5,19}$"
 # 2019-11-20, 2019/11/20, 2019.11.20, 20191120, 2019年11月20日 (a day is required)
 DATE_RE = (  # RE2 has no back-references: one alternative per separator
@@ -94,7 +96,21 @@ def parse_integer(cells: pa.Array, spec: Field) -> Parsed:
 
 
 def parse_decimal(cells: pa.Array, spec: Field) -> Parsed:
+    if spec.money:
+        return parse_money(cells, spec)
     return _numeric(cells, spec, DECIMAL_RE, N_("Not a number."), pa.float64())
+
+
+def parse_money(cells: pa.Array, spec: Field) -> Parsed:
+    """Amounts in yuan: numbers (never inf or nan) with at most two decimal places."""
+    text = pc.replace_substring(_stripped(cells), ",", "")
+    sub_fen = pc.and_(pc.match_substring_regex(text, DECIMAL_RE),
+                      pc.match_substring_regex(text, SUB_FEN_RE))
+    # such a cell is refused for its places alone, not also for its range
+    parsed = _numeric(pc.if_else(sub_fen, pa.scalar(None, pa.string()), cells), spec,
+                      DECIMAL_RE, N_("Not a number."), pa.float64())
+    _flag(parsed, sub_fen, N_("Money has at most two decimal places (yuan and fen)."))
+    return parsed
 
 
 def parse_date(cells: pa.Array, spec: Field) -> Parsed:

@@ -3,6 +3,12 @@
 Everything arrives as text (None for an empty cell) so that the validator sees what the
 user typed; typing happens in ``tuopin.io.cells``. Row numbers are the ones a person sees
 when the file is opened in Excel: the header is row 1.
+
+Whatever a file holds, reading it either succeeds or raises ValidationFailed with problems
+that name the file (and the row, where one is known). Uploads pass limits: ``max_rows``
+(rows below the header) and, for XLSX, ``max_unpacked_bytes``; the command line reads
+province-size files without them. A CSV cell written as ``'=...`` by tuopin's own writer
+(``tuopin.io.formulas``) reads back without its apostrophe.
 """
 
 from __future__ import annotations
@@ -13,63 +19,42 @@ import functools
 import hashlib
 import io
 import re
-import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date, datetime, time
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tuopin.domain.errors import ValidationFailed
-from tuopin.io.problems import Problem
+from tuopin.io.formulas import QUOTE, unquoted, unquoted_name
+from tuopin.io.raw import RawFile, assemble, file_error, sha256_of, too_many_rows
+from tuopin.io.workbooks import read_xlsx
+
+__all__ = ["RawFile", "file_error", "raw_from_table", "read_file", "sha256_of"]
 
 AUTO_ENCODINGS = ("utf-8", "gb18030")
-CHUNK_ROWS = 100_000
 
 
-@dataclass
-class RawFile:
-    """A file's header and cells as text; ``rows`` holds each data row's own number."""
+def read_file(
+    path: Path, *, encoding: str | None = None, sheet: str | None = None,
+    name: str | None = None, max_rows: int | None = None,
+    max_unpacked_bytes: int | None = None,
+) -> RawFile:
+    """Read ``path`` by its suffix; raise ValidationFailed for a file that cannot be read.
 
-    path: Path
-    headers: list[str]
-    table: pa.Table  # one string column per header position, named c0, c1, ...
-    rows: pa.Array  # int64 row numbers (header = 1)
-    encoding: str | None
-    sha256: str
-
-    def __len__(self) -> int:
-        return self.table.num_rows
-
-
-def file_error(reason: str, **params: object) -> ValidationFailed:
-    """A whole-file error: nothing can be read, nothing will be written."""
-    problem = Problem(row=0, column="", value="", reason=reason, params=params)
-    return ValidationFailed(problem.message("en"), [problem])
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def read_file(path: Path, *, encoding: str | None = None, sheet: str | None = None) -> RawFile:
-    """Read ``path`` by its suffix; raise ValidationFailed for a file that cannot be read."""
+    ``name`` is what problems call the file (an upload kept under its hash has a name of
+    its own); ``max_rows`` and ``max_unpacked_bytes`` (XLSX only) are None for no limit.
+    """
     if not path.exists():
         raise file_error("File {path} does not exist.", path=str(path))
+    shown = name or path.name
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
-        return _read_csv(path, encoding)
+        return _read_csv(path, encoding, name=shown, max_rows=max_rows)
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path, sheet)
+        return read_xlsx(path, sheet, name=shown, max_rows=max_rows,
+                         max_unpacked_bytes=max_unpacked_bytes)
     if suffix == ".parquet":
-        return _read_parquet(path)
+        return _read_parquet(path, name=shown, max_rows=max_rows)
     raise file_error("Unsupported file type {suffix}: use CSV, XLSX or Parquet.", suffix=suffix)
 
 
@@ -97,7 +82,7 @@ def _decode(data: bytes, encoding: str | None) -> tuple[str, str]:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _read_csv(path: Path, encoding: str | None) -> RawFile:
+def _read_csv(path: Path, encoding: str | None, *, name: str, max_rows: int | None) -> RawFile:
     data = path.read_bytes()
     if not data.strip():
         raise file_error("The file is empty.")
@@ -106,25 +91,36 @@ def _read_csv(path: Path, encoding: str | None) -> RawFile:
         raise file_error("The file is empty.")
     if "\x00" in text:
         raise file_error("The file contains NUL bytes: it is not a text CSV file.")
-    fast = _read_csv_arrow(text)
+    fast = _read_csv_arrow(text, name=name, max_rows=max_rows)
     if fast is not None:
         headers, table, numbers = fast
-        return RawFile(path, headers, table, numbers, used, hashlib.sha256(data).hexdigest())
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader)
-        rows = _chunks(reader, len(header))
-        headers, table, numbers = _assemble(header, rows)
-    except csv.Error as exc:
-        raise file_error("The CSV file is malformed near line {line}: {error}",
-                         line=reader.line_num, error=str(exc)) from exc
+    else:
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        try:
+            header = next(reader)
+            rows = ([cell if cell.strip() else None for cell in row] for row in reader)
+            headers, table, numbers = assemble(header, rows, name=name, max_rows=max_rows)
+        except csv.Error as exc:
+            raise file_error("The CSV file is malformed near line {line}: {error}",
+                             line=reader.line_num, error=str(exc)) from exc
+    if QUOTE in text:  # rare: the search costs less than a regex over every column
+        headers, table = _unquoted(headers, table)
     return RawFile(path, headers, table, numbers, used, hashlib.sha256(data).hexdigest())
+
+
+def _unquoted(headers: list[str], table: pa.Table) -> tuple[list[str], pa.Table]:
+    """Cells and headers without the apostrophe tuopin's writer puts before a formula."""
+    columns = [_blank_to_null(unquoted(c)) if pc.any(pc.starts_with(c, QUOTE)).as_py() else c
+               for c in table.columns]
+    return [unquoted_name(h) for h in headers], pa.table(columns, names=table.column_names)
 
 
 BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
 
 
-def _read_csv_arrow(text: str) -> tuple[list[str], pa.Table, pa.Array] | None:
+def _read_csv_arrow(
+    text: str, *, name: str, max_rows: int | None
+) -> tuple[list[str], pa.Table, pa.Array] | None:
     """Arrow's CSV reader when every record is one line and no line is blank.
 
     Then a record's row number is simply its line number. Files with quoted line breaks
@@ -154,6 +150,8 @@ def _read_csv_arrow(text: str) -> tuple[list[str], pa.Table, pa.Array] | None:
         )
     except pa.ArrowInvalid:
         return None  # ragged rows and the like: the slow path reports them row by row
+    if max_rows is not None and table.num_rows > max_rows:
+        raise too_many_rows(name, max_rows)  # rows of empty cells count, as on the slow path
     lines = text.count("\n", 0, len(text.rstrip("\r\n "))) if table.num_rows else 0
     if lines != table.num_rows:
         return None
@@ -171,94 +169,6 @@ def _blank_to_null(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(blank, pa.scalar(None, pa.string()), column)
 
 
-def _chunks(rows: Iterator[list[str]], width: int) -> Iterator[list[list[str | None]]]:
-    chunk: list[list[str | None]] = []
-    for row in rows:
-        chunk.append([cell if cell.strip() else None for cell in row])
-        if len(chunk) >= CHUNK_ROWS:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _assemble(
-    header: list[str], chunks: Iterator[list[list[str | None]]]
-) -> tuple[list[str], pa.Table, pa.Array]:
-    """Columns from row chunks; ragged rows are reported, blank rows skipped but counted."""
-    headers = [h.strip() for h in header]
-    while headers and not headers[-1]:
-        headers.pop()  # Excel often saves trailing empty header cells
-    if not headers:
-        raise file_error("The header row is empty.")
-    width = len(headers)
-    columns: list[list[pa.Array]] = [[] for _ in range(width)]
-    numbers: list[int] = []
-    ragged: list[Problem] = []
-    row_number = 1
-    for chunk in chunks:
-        kept: list[list[str | None]] = []
-        for row in chunk:
-            row_number += 1
-            if all(cell is None for cell in row):
-                continue
-            if len(row) > width and any(cell is not None for cell in row[width:]):
-                ragged.append(Problem(row_number, "", str(len(row)),
-                                      "Row has {count} cells but the header has {width}.",
-                                      {"count": len(row), "width": width}))
-                continue
-            kept.append((row + [None] * width)[:width])
-            numbers.append(row_number)
-        for i, cells in enumerate(zip(*kept, strict=True) if kept else []):
-            columns[i].append(pa.array(cells, type=pa.string()))
-    if ragged:
-        raise ValidationFailed(f"{len(ragged)} rows have too many cells", ragged)
-    arrays = [pa.chunked_array(parts, type=pa.string()) for parts in columns]
-    table = pa.table(arrays, names=[f"c{i}" for i in range(width)])
-    return headers, table, pa.array(numbers, type=pa.int64())
-
-
-def _cell_text(value: object) -> str | None:
-    """An XLSX cell as the text a person would type (dates ISO, 12.0 as 12)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time(0) else value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    text = str(value)
-    return text if text.strip() else None
-
-
-def _read_xlsx(path: Path, sheet: str | None) -> RawFile:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise file_error("The file is not a readable XLSX workbook: {error}",
-                         error=str(exc)) from exc
-    try:
-        if sheet is not None and sheet not in book.sheetnames:
-            raise file_error("The workbook has no sheet named {sheet}.", sheet=sheet)
-        ws = book[sheet] if sheet else book.worksheets[0]
-        rows = ws.iter_rows(values_only=True)
-        first = next(rows, None)
-        if first is None:
-            raise file_error("The file is empty.")
-        header = [_cell_text(v) or "" for v in first]
-        chunks = _chunks(([_cell_text(v) or "" for v in r] for r in rows), len(header))
-        headers, table, numbers = _assemble(header, chunks)
-    finally:
-        book.close()
-    return RawFile(path, headers, table, numbers, None, sha256_of(path))
-
-
 def raw_from_table(source: pa.Table, name: str) -> RawFile:
     """An in-memory table (from the generator, say) as if it had been read from a file."""
     table = _as_text(source)
@@ -270,14 +180,18 @@ def raw_from_table(source: pa.Table, name: str) -> RawFile:
     return RawFile(Path(name), list(source.column_names), table, numbers, None, digest)
 
 
-def _read_parquet(path: Path) -> RawFile:
+def _read_parquet(path: Path, *, name: str, max_rows: int | None) -> RawFile:
     import pyarrow.parquet as pq
 
     try:
+        if max_rows is not None:
+            with pq.ParquetFile(path) as parquet:
+                if parquet.metadata.num_rows > max_rows:
+                    raise too_many_rows(name, max_rows)
         source = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:  # every Arrow error: the file is not Parquet
         raise file_error("The file is not a readable Parquet file: {error}",
-                         error=str(exc)) from exc
+                         error=str(exc).replace(str(path), name)) from exc
     if source.num_columns == 0:
         raise file_error("The file is empty.")
     table = _as_text(source)
@@ -291,7 +205,7 @@ def _as_text(source: pa.Table) -> pa.Table:
     for name, column in zip(source.column_names, source.columns, strict=True):
         try:
             text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
-        except (pa.ArrowNotImplementedError, pa.ArrowInvalid) as exc:
+        except pa.ArrowException as exc:  # no cast to text for this type
             raise file_error("Column {name} cannot be read as text ({type}).", name=name,
                              type=str(column.type)) from exc
         arrays.append(_blank_to_null(text))

@@ -25,6 +25,7 @@ from tuopin.domain.enums import (
     Sex,
     Titled,
 )
+from tuopin.domain.money import MONEY_MAX
 from tuopin.i18n import gettext
 
 
@@ -55,6 +56,7 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     max_length: int | None = None
+    money: bool = False  # an amount in yuan: at most two decimal places (yuan and fen)
 
     def header(self, lang: str) -> str:
         """The column header a person sees in ``lang``."""
@@ -72,7 +74,9 @@ class Kind(StrEnum):
 
 
 T = FieldType
-MONEY: dict[str, Any] = {"minimum": 0.0, "maximum": 100_000_000.0}
+# Amounts stay DECIMAL (float64 in Arrow, as exports and the generator type them); the flag
+# adds the rule of domain.money that an amount has no fraction of a fen.
+MONEY: dict[str, Any] = {"minimum": 0.0, "maximum": float(MONEY_MAX), "money": True}
 
 FIELDS: dict[Kind, tuple[Field, ...]] = {
     Kind.REGIONS: (

@@ -1,4 +1,8 @@
-"""Writing an Arrow table to CSV, XLSX or Parquet, the way Chinese Excel users can open it."""
+"""Writing an Arrow table to CSV, XLSX or Parquet, the way Chinese Excel users can open it.
+
+Every CSV and XLSX file tuopin hands to a person is written here, so text that a spreadsheet
+would run as a formula is neutralised here, once (``tuopin.io.formulas``).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from tuopin.io.formulas import is_text, looks_like_formula, quoted, quoted_name
 
 FORMATS = ("csv", "xlsx", "parquet")
 SUFFIXES = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".pq": "parquet"}
@@ -132,10 +138,18 @@ def _flat_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _write_csv(table: pa.Table, path: Path, *, bom: bool) -> None:
+    table = _neutralised(table)
     with pa.OSFile(str(path), "wb") as sink:
         if bom:
             sink.write(UTF8_BOM)
         pa_csv.write_csv(table, sink)
+
+
+def _neutralised(table: pa.Table) -> pa.Table:
+    """Text cells (and headers) that look like formulas behind an apostrophe; numbers as is."""
+    columns = [quoted(c) if is_text(c.type) else c for c in table.columns]
+    names = [quoted_name(name) for name in table.column_names]
+    return pa.Table.from_arrays(columns, names=names)
 
 
 def _write_xlsx(table: pa.Table, path: Path) -> None:
@@ -167,7 +181,7 @@ def _header_cell(sheet: WriteOnlyWorksheet, name: str) -> WriteOnlyCell:
 
 def _cells(sheet: WriteOnlyWorksheet, column: pa.Array) -> list[object]:
     values = column.to_pylist()
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+    if not is_text(column.type):
         return values
     return [v if v is None or not _needs_text_cell(v) else _text_cell(sheet, v) for v in values]
 
@@ -178,7 +192,7 @@ def _needs_text_cell(value: str) -> bool:
     # as an error, and refuses control characters outright.
     return (
         value.isdigit()
-        or value.startswith("=")
+        or looks_like_formula(value)
         or value in ERROR_CODES
         or ILLEGAL_CHARACTERS_RE.search(value) is not None
     )
@@ -186,7 +200,12 @@ def _needs_text_cell(value: str) -> bool:
 
 def _text_cell(sheet: WriteOnlyWorksheet, value: str) -> WriteOnlyCell:
     # Control characters are refused by the XLSX format itself; they carry no meaning here.
-    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+    text = ILLEGAL_CHARACTERS_RE.sub("", value)
+    cell = WriteOnlyCell(sheet, value=text)
     cell.data_type = "s"
     cell.number_format = TEXT_FORMAT
+    if looks_like_formula(text):
+        # Excel's own mark for text that looks like a formula: a string cell is never
+        # evaluated when opened, and with this mark not after the cell is edited either.
+        cell.quotePrefix = True
     return cell

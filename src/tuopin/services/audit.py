@@ -20,6 +20,9 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session
 
+from tuopin.domain.errors import PermissionDenied
+from tuopin.services.access.policy import NOT_ALLOWED, Action, reads
+from tuopin.services.access.principal import Principal
 from tuopin.storage.models import AuditEventRecord, AuditHeadRecord, table_of
 
 GENESIS = "0" * 64
@@ -110,7 +113,8 @@ def _events(session: Session, batch: int = 10_000) -> Iterator[AuditEventRecord]
         session.expunge_all()
 
 
-def verify(session: Session) -> ChainReport:
+@reads(Action.READ_AUDIT)
+def verify(session: Session, *, principal: Principal) -> ChainReport:
     """Walk the chain from the first event and name the first one that does not fit."""
     expected_id, prev_hash, count = 1, GENESIS, 0
     for event in _events(session):
@@ -138,10 +142,17 @@ def verify(session: Session) -> ChainReport:
     return ChainReport(count, True, head_hash=prev_hash)
 
 
-def history(session: Session, *, entity: str, entity_id: str | None = None,
-            limit: int = 200) -> list[AuditEventRecord]:
-    """Events about one record (or one kind of record), oldest first."""
+@reads(Action.READ_AUDIT)
+def history(session: Session, *, principal: Principal, entity: str,
+            entity_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Events about one record (or one kind of record), oldest first, as plain rows; the
+    whole trail, so only for a principal without a region (an operator, an admin)."""
+    if principal.scope.region_code is not None:
+        raise PermissionDenied(NOT_ALLOWED)
     query = select(AuditEventRecord).where(AuditEventRecord.entity == entity)
     if entity_id is not None:
         query = query.where(AuditEventRecord.entity_id == entity_id)
-    return list(session.execute(query.order_by(AuditEventRecord.id).limit(limit)).scalars())
+    return [{"id": e.id, "at": e.at, "actor": e.actor, "action": e.action,
+             "entity": e.entity, "entity_id": e.entity_id, "before": e.before,
+             "after": e.after}
+            for e in session.execute(query.order_by(AuditEventRecord.id).limit(limit)).scalars()]

@@ -6,6 +6,7 @@ import gc
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
@@ -17,8 +18,16 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from tuopin.config import Settings
-from tuopin.services.access.throttle import LoginLimiter
-from tuopin.storage.db import make_engine, readonly, session_factory
+from tuopin.services import store
+from tuopin.services.access.probes import IdSearches
+from tuopin.services.access.sessions import SessionLimits
+from tuopin.services.access.throttle import (
+    LoginLimiter,
+    ProbeLimiter,
+    id_search_quota,
+    reveal_quota,
+)
+from tuopin.services.imports.uploads import UploadLimits
 from tuopin.web import csrf, errors
 from tuopin.web.bodylimit import BodyLimit
 from tuopin.web.keepalive import KeepAliveRecycling
@@ -52,12 +61,26 @@ def _secret_key(settings: Settings) -> str:
     return secrets.token_urlsafe(48)
 
 
+def upload_limits(settings: Settings) -> UploadLimits:
+    """What an upload may be, from the settings."""
+    return UploadLimits(max_bytes=settings.evidence_max_bytes,
+                        max_rows=settings.upload_max_rows,
+                        max_unpacked_bytes=settings.upload_max_unpacked_bytes,
+                        retention=settings.upload_retention_seconds)
+
+
 def create_app(settings: Settings, *, hasher: PasswordHasher | None = None,
-               today: Callable[[], date] = date.today) -> FastAPI:
-    """The web application for ``settings``; its engine is disposed of at shutdown."""
+               today: Callable[[], date] = date.today,
+               background: Executor | None = None) -> FastAPI:
+    """The web application for ``settings``; its engine is disposed of at shutdown.
+
+    ``background`` runs the work kept off the request path (default: one thread of its own;
+    tests hand one that runs the work at once).
+    """
     # a connection for each of the threadpool's concurrent requests, up to db_pool_size
-    engine = make_engine(settings.database_url, echo=settings.echo_sql,
-                         pool_size=settings.db_pool_size)
+    engine = store.engine_for(settings.database_url, echo=settings.echo_sql,
+                              pool_size=settings.db_pool_size)
+    worker = background or ThreadPoolExecutor(max_workers=1, thread_name_prefix="tuopin-bg")
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -66,17 +89,27 @@ def create_app(settings: Settings, *, hasher: PasswordHasher | None = None,
         # household page under load). FastAPI runs every plain `def` in this pool.
         to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
         yield
+        worker.shutdown(wait=True)
         engine.dispose()
 
     app = FastAPI(title="tuopin", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None, dependencies=[Depends(csrf.protect)])
+    sessions = store.sessions(engine)
     app.state.web = WebState(
-        settings=settings, sessions=session_factory(engine),
-        readers=session_factory(readonly(engine)), templates=make_templates(),
-        limiter=LoginLimiter(settings.login_max_failures, settings.login_window_seconds),
-        figures=TTLCache(settings.dashboard_cache_seconds),
-        hasher=hasher, today=today,
+        settings=settings, sessions=sessions, readers=store.readers(engine),
+        templates=make_templates(),
+        limiter=LoginLimiter(settings.login_max_failures,
+                             settings.login_max_failures_per_address,
+                             settings.login_window_seconds),
+        probes=ProbeLimiter(settings.probe_max, settings.probe_window_seconds),
+        reveals=reveal_quota(settings.reveal_max),
+        id_searches=IdSearches(sessions, id_search_quota(settings.id_search_max)),
+        session_limits=SessionLimits(settings.session_idle_seconds, settings.session_max_age),
+        upload_limits=upload_limits(settings), background=worker,
+        figures=TTLCache(settings.dashboard_cache_seconds), hasher=hasher, today=today,
     )
+    # The signed cookie carries the server-side session's token (and the language, the
+    # CSRF token, a flash message); the session itself lives in the store.
     app.add_middleware(SessionMiddleware, secret_key=_secret_key(settings),
                        session_cookie=SESSION_COOKIE, max_age=settings.session_max_age,
                        same_site="lax", https_only=settings.cookie_secure)

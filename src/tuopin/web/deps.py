@@ -1,39 +1,38 @@
-"""Typed dependencies: the database session, the logged-in user, their access, role checks.
+"""Typed dependencies: the database session, the logged-in user and the principal.
 
 Dependencies that only read the request are ``async def``: FastAPI runs a plain ``def`` in
 its thread pool, a hop that costs more than such a dependency's work (a few 100 µs of a
 page's few ms). Whatever waits on the database runs in the thread pool, never on the event
-loop: ``current_user``, the end of ``get_db``'s transaction, a helper's access.
+loop: ``current_user``, the end of ``get_db``'s transaction, a helper's principal.
 
-Every route that shows or changes the registry takes ``AccessDep`` (the user's Scope, and
-for a helper their households) and hands it to the services, which query only through it.
+The web only authenticates: every route that shows or changes anything takes
+``PrincipalDep`` and hands it to the services, which decide who may do what (the policy) and
+query only inside the principal's scope. No route checks a role.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Collection, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from anyio import CancelScope, CapacityLimiter, to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
-from tuopin.domain.enums import Role
-from tuopin.domain.errors import PermissionDenied
-from tuopin.i18n import N_, normalize_lang
-from tuopin.services.access import users
-from tuopin.services.access.users import Access, User
+from tuopin.i18n import normalize_lang
+from tuopin.services.access import sessions, users
+from tuopin.services.access.principal import Principal
+from tuopin.services.access.users import User
+from tuopin.services.store import transaction
 from tuopin.web.csrf import SAFE_METHODS
 from tuopin.web.state import WebState, state_of
 
-SESSION_USER = "uid"
-SESSION_STAMP = "stamp"
+SESSION_TOKEN = "sid"  # the server-side session's token (services/access/sessions.py)
 SESSION_LANG = "lang"
-SESSION_SINCE = "since"
 
 
 class LoginRequired(Exception):
@@ -54,7 +53,9 @@ def _transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 async def get_db(request: Request, state: StateDep) -> AsyncIterator[Session]:
-    """One transaction per request: committed before the response is sent, or rolled back.
+    """One transaction per request: committed before the response is sent, or rolled back
+    (but for a refusal that keeps its record: a probe counted and audited, which the
+    service wrote instead of the refused change).
 
     Pages (GET) read in a deferred transaction, so on SQLite they never wait for a writer.
     Beginning is pure Python (a Session connects at its first query), so it happens here on
@@ -68,9 +69,11 @@ async def get_db(request: Request, state: StateDep) -> AsyncIterator[Session]:
     try:
         yield db
     except BaseException as exc:
+        kept = getattr(exc, "keep_transaction", False)
+        ending = (None, None, None) if kept else (type(exc), exc, exc.__traceback__)
         with CancelScope(shield=True):
-            swallowed = await to_thread.run_sync(
-                transaction.__exit__, type(exc), exc, exc.__traceback__, limiter=limiter)
+            swallowed = await to_thread.run_sync(transaction.__exit__, *ending,
+                                                 limiter=limiter)
         if not swallowed:
             raise
     else:
@@ -104,49 +107,38 @@ async def get_today(state: StateDep) -> date:
 TodayDep = Annotated[date, Depends(get_today)]
 
 
-def _expired(request: Request) -> bool:
-    """A login lasts session_max_age from logging in, however often the cookie is renewed."""
-    since = request.session.get(SESSION_SINCE)
-    age = state_of(request).settings.session_max_age
-    return not isinstance(since, int) or time.time() - since > age
+def _address(conn: HTTPConnection) -> str:
+    return conn.client.host if conn.client else "unknown"
 
 
 def current_user(request: Request, db: SessionDep) -> User:
-    """The logged-in, still active user whose password has not changed since logging in."""
-    uid = request.session.get(SESSION_USER)
-    user = users.get_active(db, user_id=uid) if isinstance(uid, int) else None
-    if user is None or request.session.get(SESSION_STAMP) != user.stamp or _expired(request):
-        for key in (SESSION_USER, SESSION_STAMP, SESSION_SINCE):
-            request.session.pop(key, None)
+    """The user of this browser's live server-side session (else: to the login page)."""
+    state = state_of(request)
+    token = request.session.get(SESSION_TOKEN)
+    now = time.time()
+    found = (sessions.resume(db, token=token, limits=state.session_limits, now=now)
+             if isinstance(token, str) else None)
+    if found is None:
+        request.session.pop(SESSION_TOKEN, None)
         raise LoginRequired
-    request.state.user = user
-    return user
+    if found.stale:
+        if request.method in SAFE_METHODS:  # a read-only transaction: write on the side
+            with transaction(state.sessions) as writer:
+                sessions.touch(writer, key=found.key, now=now)
+        else:  # this request writes already (and on SQLite holds the write lock)
+            sessions.touch(db, key=found.key, now=now)
+    request.state.user = found.user
+    return found.user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-async def get_access(db: SessionDep, user: CurrentUser) -> Access:
-    known = users.region_access(user)
-    if known is not None:
-        return known
-    return await to_thread.run_sync(lambda: users.access_of(db, user=user))
+async def get_principal(db: SessionDep, user: CurrentUser) -> Principal:
+    """The principal the services are handed (a helper's names their households: a query)."""
+    if not users.needs_query(user):
+        return users.principal_of(db, user=user)
+    return await to_thread.run_sync(lambda: users.principal_of(db, user=user))
 
 
-AccessDep = Annotated[Access, Depends(get_access)]
-
-
-def require(roles: Collection[Role]) -> Any:
-    """A dependency that lets only ``roles`` through (others get 403)."""
-    allowed = frozenset(roles)
-
-    async def check(user: CurrentUser) -> User:
-        if user.role not in allowed:
-            raise PermissionDenied(N_("Your role may not do this."))
-        return user
-
-    return Depends(check)
-
-
-Editor = Annotated[User, require(users.EDITORS)]
-Revealer = Annotated[User, require(users.MAY_REVEAL)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

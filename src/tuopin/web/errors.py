@@ -15,11 +15,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tuopin.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from tuopin.domain.errors import (
+    Conflict,
+    Message,
+    NotFound,
+    PermissionDenied,
+    RuleBroken,
+    StaleVersion,
+    TooManyAttempts,
+    ValidationFailed,
+)
 from tuopin.i18n import N_, gettext, translate
 from tuopin.io.problems import Problem
-from tuopin.services.access.throttle import TooManyAttempts
-from tuopin.services.registry.households import StaleVersion
 from tuopin.web.deps import LoginRequired, lang_of
 from tuopin.web.state import state_of
 
@@ -36,7 +43,10 @@ def page(request: Request, status: int, message: str, problems: list[str] | None
     ``values`` fill its placeholders.
     """
     lang = lang_of(request)
-    text = translate(message, lang, **values) if values else gettext(message, lang)
+    if isinstance(message, Message):
+        text = message.translated(lang)
+    else:
+        text = translate(message, lang, **values) if values else gettext(message, lang)
     context: dict[str, Any] = {"status": status, "heading": gettext(TITLES[status], lang),
                                "message": text, "problems": problems or []}
     name = "_error.html" if request.headers.get("hx-request") else "error.html"
@@ -53,11 +63,12 @@ def on_validation(request: Request, exc: Exception) -> Response:
     lang = lang_of(request)
     problems = [p for p in exc.problems if isinstance(p, Problem)]
     form = _form(request)
+    message = exc.translated(lang) if isinstance(exc, RuleBroken) else gettext(str(exc), lang)
     if form is not None:
-        shown = form.with_problems(problems, gettext(str(exc), lang), lang)
+        shown = form.with_problems(problems, message, lang)
         return state_of(request).templates.TemplateResponse(
             request, form.template, {"form": shown}, status_code=400)
-    return page(request, 400, str(exc), [f"{p.column}: {p.message(lang)}" for p in problems])
+    return page(request, 400, message, [f"{p.column}: {p.message(lang)}" for p in problems])
 
 
 def on_conflict(request: Request, exc: Exception) -> Response:
@@ -66,7 +77,7 @@ def on_conflict(request: Request, exc: Exception) -> Response:
         return state_of(request).templates.TemplateResponse(
             request, form.conflict_template, {"form": form.conflict(exc.current)},
             status_code=409)
-    return page(request, 409, str(exc))
+    return page(request, 409, exc.args[0] if exc.args else str(exc))
 
 
 def on_login_required(request: Request, exc: Exception) -> Response:
@@ -79,9 +90,7 @@ def on_login_required(request: Request, exc: Exception) -> Response:
 
 def on_too_many(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TooManyAttempts)
-    message = N_("Too many failed logins. Try again in {minutes} minutes.")
-    return page(request, 429, message, headers={"Retry-After": str(exc.retry_after)},
-                minutes=-(-exc.retry_after // 60))
+    return page(request, 429, exc.args[0], headers={"Retry-After": str(exc.retry_after)})
 
 
 def on_http(request: Request, exc: Exception) -> Response:
@@ -94,7 +103,7 @@ def on_http(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     """Register every handler on ``app``."""
     app.add_exception_handler(NotFound, lambda r, e: page(r, 404, str(e)))
-    app.add_exception_handler(PermissionDenied, lambda r, e: page(r, 403, str(e)))
+    app.add_exception_handler(PermissionDenied, lambda r, e: page(r, 403, e.args[0]))
     app.add_exception_handler(ValidationFailed, on_validation)
     app.add_exception_handler(Conflict, on_conflict)
     app.add_exception_handler(LoginRequired, on_login_required)

@@ -15,10 +15,13 @@ from starlette.datastructures import FormData
 from tuopin.io.cells import as_text
 from tuopin.io.problems import Problem
 from tuopin.io.schema import FieldType, Kind, fields
-from tuopin.web.masking import MASKS
+from tuopin.services.access.masking import MASKS
 
-EDITABLE = ("address", "status", "category", "main_cause", "other_causes", "year_identified",
-            "year_exited", "phone", "bank_account")
+# The status and its years are not here: they change only through the procedures (the
+# service refuses them too, whatever is posted).
+EDITABLE = ("address", "category", "main_cause", "other_causes", "phone", "bank_account")
+# ... but whatever is posted for them goes to the service, which refuses it with the reason
+BY_PROCEDURE = ("status", "year_identified", "year_exited")
 SENSITIVE = ("phone", "bank_account")
 WIDGETS = {FieldType.ENUM: "select", FieldType.ENUM_LIST: "multi", FieldType.INTEGER: "number",
            FieldType.PHONE: "tel"}
@@ -57,6 +60,7 @@ class HouseholdEdit:
     errors: dict[str, str] = field(default_factory=dict)
     general: list[str] = field(default_factory=list)
     changes: list[dict[str, str]] = field(default_factory=list)
+    forged: dict[str, str | None] = field(default_factory=dict)  # posted procedure fields
     template: str = "household_edit.html"
     conflict_template: str = "household_conflict.html"
 
@@ -78,7 +82,9 @@ class HouseholdEdit:
             values[f.name] = ";".join(v for v in typed if v)
         seen = {f.name: str(form.get(f"seen.{f.name}", "")) for f in household_fields()}
         version = str(form.get("version", ""))
-        return cls(number, int(version) if version.isdigit() else 0, values, seen, clear)
+        forged = {n: str(form.get(n, "")).strip() or None for n in BY_PROCEDURE if n in form}
+        return cls(number, int(version) if version.isdigit() else 0, values, seen, clear,
+                   forged=forged)
 
     @staticmethod
     def _shown(spec: FormField, value: Any, clear: bool) -> str:
@@ -88,8 +94,9 @@ class HouseholdEdit:
     def changes_to_save(self) -> dict[str, str | None]:
         """What the service gets: empty means "none", except a masked number left empty."""
         return {
-            name: value or None for name, value in self.values.items()
-            if not (name in SENSITIVE and not self.clear and not value)
+            **{name: value or None for name, value in self.values.items()
+               if not (name in SENSITIVE and not self.clear and not value)},
+            **self.forged,
         }
 
     def with_problems(self, problems: list[Problem], message: str, lang: str) -> HouseholdEdit:

@@ -17,8 +17,8 @@ from tuopin.i18n import N_
 from tuopin.io.cells import as_text
 from tuopin.io.problems import Problem
 from tuopin.io.schema import FieldType, Kind, fields
+from tuopin.services.access.masking import MASKS
 from tuopin.web.forms import FormField
-from tuopin.web.masking import MASKS
 
 WIDGETS = {FieldType.ENUM: "select", FieldType.ENUM_LIST: "multi", FieldType.BOOLEAN: "select",
            FieldType.INTEGER: "number", FieldType.DECIMAL: "decimal", FieldType.PHONE: "tel",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -12,7 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
 from tuopin.config import Settings
-from tuopin.services.access.throttle import LoginLimiter
+from tuopin.services.access.probes import IdSearches
+from tuopin.services.access.sessions import SessionLimits
+from tuopin.services.access.throttle import LoginLimiter, ProbeLimiter, QuotaLimiter
+from tuopin.services.imports.uploads import UploadLimits
 from tuopin.web.ttlcache import TTLCache
 
 
@@ -23,6 +27,12 @@ class WebState:
     readers: sessionmaker[Session]  # for GET and HEAD: deferred transactions on SQLite
     templates: Jinja2Templates
     limiter: LoginLimiter
+    probes: ProbeLimiter
+    reveals: QuotaLimiter
+    id_searches: IdSearches
+    session_limits: SessionLimits
+    upload_limits: UploadLimits
+    background: Executor  # work kept off the request path (checking and importing uploads)
     figures: TTLCache  # the dashboard's registry and workflow counts
     hasher: PasswordHasher | None = None  # None: argon2-cffi's defaults
     today: Callable[[], date] = date.today

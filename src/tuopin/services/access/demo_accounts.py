@@ -14,6 +14,8 @@ from tuopin.domain.errors import NotFound, ValidationFailed
 from tuopin.domain.scope import Scope
 from tuopin.i18n import gettext
 from tuopin.services.access import users
+from tuopin.services.access.policy import Action, changes
+from tuopin.services.access.principal import Principal
 from tuopin.storage.models import (
     HelperAssignmentRecord,
     HelperRecord,
@@ -60,7 +62,8 @@ def _demo_places(db: Session, county: str | None) -> tuple[dict[str, str], str |
     return {"county": county, "township": township, "village": village}, helper
 
 
-def create_demo(db: Session, *, actor: str, county: str | None = None,
+@changes(Action.MANAGE_USERS)
+def create_demo(db: Session, *, principal: Principal, county: str | None = None,
                 hasher: PasswordHasher | None = None) -> list[DemoAccount]:
     """One account per role in a demo county; existing ones are listed without a password."""
     places, helper = _demo_places(db, county)
@@ -73,8 +76,8 @@ def create_demo(db: Session, *, actor: str, county: str | None = None,
         if role is Role.HELPER and helper is None:
             continue
         password, name = users.new_password(), gettext(role.title, "zh") + "（演示）"
-        user = users.add(db, username=username, role=role, password=password, actor=actor,
-                   region_code=places[level] if level else None, helper_number=helper,
-                   display_name=name, hasher=hasher)
+        user = users.add(db, principal=principal, username=username, role=role,
+                         password=password, region_code=places[level] if level else None,
+                         helper_number=helper, display_name=name, hasher=hasher)
         accounts.append(DemoAccount(user, password))
     return accounts

@@ -1,11 +1,11 @@
-"""Users and what they may see: accounts, argon2id passwords, roles, region access, reveals.
+"""Accounts: argon2id passwords, roles, regions, and the principal a logged-in user acts as.
 
 Passwords are stored only as argon2id hashes (argon2-cffi); the audit trail records who
 added, disabled or reset an account and every login, never a hash or a password. Each user
-has a role and a region; ``access_of`` turns a user into the Scope every query goes through
-(a helper additionally sees only the households assigned to them). Who manages whose
-account is ``may_manage``: an admin every account, a county officer the roles below in
-their county; the CLI acts as the system (``manager=None``).
+has a role and a region; ``principal_of`` turns a user into the Principal every service
+takes (a helper's scope also names the households assigned to them). Who manages whose
+account is ``may_manage``: an admin (and the command line's operator) every account, a
+county officer the roles below theirs in their county.
 """
 
 from __future__ import annotations
@@ -30,34 +30,26 @@ from tuopin.domain.errors import Conflict, NotFound, PermissionDenied, Validatio
 from tuopin.domain.scope import Scope
 from tuopin.i18n import N_, gettext
 from tuopin.io.problems import Problem
-from tuopin.services import audit
+from tuopin.services import audit, records
+from tuopin.services.access import policy, sessions
+from tuopin.services.access.policy import Action, changes, reads
+from tuopin.services.access.principal import SEES_IDENTIFIERS, Principal
 from tuopin.storage.models import (
     HelperAssignmentRecord,
     HelperRecord,
     HouseholdRecord,
-    MemberRecord,
     RegionRecord,
     UserRecord,
 )
-from tuopin.storage.repositories import RegistryRepository
 from tuopin.storage.scope import in_region
 
 Clock = Callable[[], datetime]
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 MIN_PASSWORD = 10
-# Roles whose work needs full ID, phone and bank numbers; everyone else sees them masked.
-SEES_IDENTIFIERS = frozenset({Role.ADMIN, Role.COUNTY_OFFICER})
-# Roles that may reveal one masked number by a deliberate, audited click.
-MAY_REVEAL = frozenset(Role) - {Role.AUDITOR}
-# Roles that may change the registry (the auditor and the verifier only read).
-EDITORS = frozenset({Role.ADMIN, Role.COUNTY_OFFICER, Role.TOWNSHIP_OFFICER,
-                     Role.VILLAGE_CADRE})
 # The level of region a role is scoped to, where the role implies one.
 ROLE_LEVEL = {Role.COUNTY_OFFICER: RegionLevel.COUNTY, Role.TOWNSHIP_OFFICER: RegionLevel.TOWNSHIP,
               Role.VILLAGE_CADRE: RegionLevel.VILLAGE}
-REVEALABLE = {"household": ("phone", "bank_account"), "member": ("id_number", "phone")}
-# Who manages accounts: an admin every account, a county officer those below them in the county.
-MANAGERS = frozenset({Role.ADMIN, Role.COUNTY_OFFICER})
+# A county officer manages the accounts of these roles in their county.
 COUNTY_MANAGES = frozenset({Role.TOWNSHIP_OFFICER, Role.VILLAGE_CADRE, Role.HELPER,
                             Role.VERIFIER, Role.AUDITOR})
 NAME_WIDTH = 64
@@ -173,60 +165,56 @@ def _helper_id(db: Session, role: Role, helper_number: str | None) -> int | None
     return int(found)
 
 
-def managed_scope(manager: User | None) -> Scope:
-    """Where the accounts ``manager`` sees lie: everywhere for an admin and the system (None)."""
-    if manager is None or manager.role is Role.ADMIN:
+def managed_scope(principal: Principal) -> Scope:
+    """Where the accounts ``principal`` manages lie: everywhere for an admin or an operator."""
+    if principal.operator or principal.role is Role.ADMIN:
         return Scope()
-    return Scope(manager.region_code)
+    return Scope(principal.scope.region_code)
 
 
-def may_manage(manager: User | None, *, role: Role, region_code: str | None) -> bool:
-    """Whether ``manager`` (None: the system, the CLI) may add, disable or reset such an account.
+def may_manage(principal: Principal, *, role: Role, region_code: str | None) -> bool:
+    """Whether ``principal`` may add, disable or reset such an account.
 
-    An admin manages every account; a county officer the roles below admin and county
-    officer, with a region inside their county; nobody else manages accounts.
+    An admin (and the command line's operator) manages every account; a county officer the
+    roles below admin and county officer, with a region inside their county; nobody else.
     """
-    if manager is None or manager.role is Role.ADMIN:
+    if not policy.allows(principal, Action.MANAGE_USERS):
+        return False
+    if principal.operator or principal.role is Role.ADMIN:
         return True
-    return (manager.role is Role.COUNTY_OFFICER and role in COUNTY_MANAGES
-            and region_code is not None and managed_scope(manager).covers(region_code))
+    return (principal.role is Role.COUNTY_OFFICER and role in COUNTY_MANAGES
+            and region_code is not None and managed_scope(principal).covers(region_code))
 
 
-def roles_for(manager: User | None) -> list[Role]:
-    """The roles ``manager`` may give, in the order of the Role enum."""
-    if manager is None or manager.role is Role.ADMIN:
+def roles_for(principal: Principal) -> list[Role]:
+    """The roles ``principal`` may give, in the order of the Role enum."""
+    if not policy.allows(principal, Action.MANAGE_USERS):
+        return []
+    if principal.operator or principal.role is Role.ADMIN:
         return list(Role)
-    return [r for r in Role if r in COUNTY_MANAGES] if manager.role in MANAGERS else []
+    return [r for r in Role if r in COUNTY_MANAGES]
 
 
-def _check_manager(manager: User | None) -> None:
-    if manager is not None and manager.role not in MANAGERS:
-        raise PermissionDenied(N_("Your role may not do this."))
-
-
-def _managed(db: Session, username: str, manager: User | None) -> UserRecord:
-    """An account ``manager`` may change: outside their county it is not found (as the list
+def _managed(db: Session, username: str, principal: Principal) -> UserRecord:
+    """An account ``principal`` may change: outside their county it is not found (as the list
     does not show it); inside, a role above theirs is refused."""
-    _check_manager(manager)
     record = _record(db, username)
-    if manager is None:
-        return record
-    if not managed_scope(manager).covers(record.region_code or ""):
+    if not managed_scope(principal).covers(record.region_code or ""):
         raise NotFound(f"user {username} not found")
-    if not may_manage(manager, role=Role.of(record.role), region_code=record.region_code):
+    if not may_manage(principal, role=Role.of(record.role), region_code=record.region_code):
         raise PermissionDenied(N_("You may not manage an account of this role."))
     return record
 
 
-def add(db: Session, *, username: str, role: Role, region_code: str | None, password: str,
-        actor: str, display_name: str | None = None, helper_number: str | None = None,
-        hasher: PasswordHasher | None = None, clock: Clock | None = None,
-        manager: User | None = None) -> User:
+@changes(Action.MANAGE_USERS)
+def add(db: Session, *, principal: Principal, username: str, role: Role,
+        region_code: str | None, password: str, display_name: str | None = None,
+        helper_number: str | None = None, hasher: PasswordHasher | None = None,
+        clock: Clock | None = None) -> User:
     """Create an account with an argon2id hash of ``password``; audited without the hash.
 
-    ``manager`` is the user adding it (None: the system); see ``may_manage``.
+    ``principal`` may give only the roles and regions ``may_manage`` allows.
     """
-    _check_manager(manager)
     if not USERNAME.match(username):
         _refuse("username", username,
                 N_("A username has 3-64 lowercase letters, digits, '.', '_' or '-'."))
@@ -235,7 +223,7 @@ def add(db: Session, *, username: str, role: Role, region_code: str | None, pass
                                                  "characters."), count=NAME_WIDTH)
     _check_password(password)
     region = _check_region(db, role, region_code)
-    if not may_manage(manager, role=role, region_code=region):
+    if not may_manage(principal, role=role, region_code=region):
         raise PermissionDenied(N_("You may not give an account this role or region."))
     helper = _helper_id(db, role, helper_number)
     if db.scalar(select(UserRecord.id).where(UserRecord.username == username)) is not None:
@@ -246,9 +234,9 @@ def add(db: Session, *, username: str, role: Role, region_code: str | None, pass
                         role=role.value, region_code=region, helper_id=helper, active=True,
                         created_at=_now(clock))
     db.add(record)
-    db.flush()
+    records.flush(db, what=N_("The account"))
     user = user_of(record)
-    audit.record(db, actor=actor, action="add", entity="user", entity_id=username,
+    audit.record(db, actor=principal.actor, action="add", entity="user", entity_id=username,
                  after=user.as_row())
     return user
 
@@ -281,72 +269,108 @@ def authenticate(db: Session, *, username: str, password: str,
     return user_of(record)
 
 
-def disable(db: Session, *, username: str, actor: str, manager: User | None = None) -> User:
-    """Refuse every later login of ``username`` (its sessions end at their next request).
+@changes(Action.MANAGE_USERS)
+def disable(db: Session, *, principal: Principal, username: str) -> User:
+    """Refuse every later login of ``username``; its sessions end at once.
 
-    ``manager`` is the user disabling it (None: the system); nobody disables themselves.
+    Nobody disables their own account.
     """
-    if manager is not None and manager.username == username:
+    if principal.username == username:
         raise PermissionDenied(N_("You cannot disable your own account."))
-    record = _managed(db, username, manager)
+    record = _managed(db, username, principal)
     if record.active:
         record.active = False
-        db.flush()
-        audit.record(db, actor=actor, action="disable", entity="user", entity_id=username,
-                     before={"active": True}, after={"active": False})
+        records.flush(db, what=N_("The account"))
+        sessions.end_all(db, user_id=record.id)
+        audit.record(db, actor=principal.actor, action="disable", entity="user",
+                     entity_id=username, before={"active": True}, after={"active": False})
     return user_of(record)
 
 
-def reset_password(db: Session, *, username: str, actor: str, password: str | None = None,
-                   hasher: PasswordHasher | None = None, manager: User | None = None) -> str:
-    """Set a new password (a random one unless given) and return it; ends open sessions.
+@changes(Action.MANAGE_USERS)
+def change(db: Session, *, principal: Principal, username: str, role: Role,
+           region_code: str | None, helper_number: str | None = None,
+           display_name: str | None = None) -> User:
+    """Give an account another role, region or helper (or name); a change of what it may
+    reach ends its sessions at once. Nobody changes their own role or region."""
+    record = _managed(db, username, principal)
+    region = _check_region(db, role, region_code)
+    if not may_manage(principal, role=role, region_code=region):
+        raise PermissionDenied(N_("You may not give an account this role or region."))
+    helper = _helper_id(db, role, helper_number)
+    if principal.username == username and (role.value, region) != (record.role,
+                                                                    record.region_code):
+        raise PermissionDenied(N_("You cannot change your own role or region."))
+    if display_name is not None and len(display_name) > NAME_WIDTH:
+        _refuse("display_name", display_name, N_("A display name has at most {count} "
+                                                 "characters."), count=NAME_WIDTH)
+    before = user_of(record).as_row()
+    reach_changed = (role.value, region, helper) != (record.role, record.region_code,
+                                                     record.helper_id)
+    record.role, record.region_code, record.helper_id = role.value, region, helper
+    record.display_name = display_name or record.display_name
+    records.flush(db, what=N_("The account"))
+    if reach_changed:
+        sessions.end_all(db, user_id=record.id)
+    after = user_of(record).as_row()
+    if after != before:
+        audit.record(db, actor=principal.actor, action="change", entity="user",
+                     entity_id=username, before=before, after=after)
+    return user_of(record)
 
-    ``manager`` is the user resetting it (None: the system); see ``may_manage``.
-    """
-    record = _managed(db, username, manager)
+
+@changes(Action.MANAGE_USERS)
+def reset_password(db: Session, *, principal: Principal, username: str,
+                   password: str | None = None, hasher: PasswordHasher | None = None) -> str:
+    """Set a new password (a random one unless given) and return it; ends open sessions."""
+    record = _managed(db, username, principal)
     password = password or new_password()
     _check_password(password)
     record.password_hash = (hasher or default_hasher()).hash(password)
-    db.flush()
-    audit.record(db, actor=actor, action="reset_password", entity="user", entity_id=username)
+    records.flush(db, what=N_("The account"))
+    sessions.end_all(db, user_id=record.id)
+    audit.record(db, actor=principal.actor, action="reset_password", entity="user",
+                 entity_id=username)
     return password
 
 
-def list_users(db: Session, *, scope: Scope) -> list[User]:
-    """Accounts whose region lies inside ``scope`` (admins without a region: everything)."""
+@reads(Action.MANAGE_USERS)
+def list_users(db: Session, *, principal: Principal) -> list[User]:
+    """The accounts ``principal`` manages (admins without a region: every account)."""
     query = select(UserRecord).order_by(UserRecord.username)
+    scope = managed_scope(principal).within(principal.scope.region_code)
     if scope.region_code:
         query = query.where(in_region(scope, UserRecord.region_code))
     return [user_of(r) for r in db.scalars(query)]
 
 
-def accounts(db: Session, *, manager: User) -> list[dict[str, object]]:
-    """The accounts ``manager`` manages, as rows with the helper's number, the region's name,
-    and whether ``manager`` may disable it or reset its password."""
-    _check_manager(manager)
+@reads(Action.MANAGE_USERS)
+def accounts(db: Session, *, principal: Principal) -> list[dict[str, object]]:
+    """The accounts ``principal`` manages, as rows with the helper's number, the region's
+    name, and whether ``principal`` may disable it or reset its password."""
     rows = db.execute(
         select(UserRecord, HelperRecord.number, RegionRecord.name)
         .outerjoin(HelperRecord, HelperRecord.id == UserRecord.helper_id)
         .outerjoin(RegionRecord, RegionRecord.code == UserRecord.region_code)
-        .where(in_region(managed_scope(manager), UserRecord.region_code))
+        .where(in_region(managed_scope(principal), UserRecord.region_code))
         .order_by(UserRecord.username))
     found = []
     for record, helper, region_name in rows:
         user = user_of(record)
         found.append({**user.as_row(), "helper": helper or "", "region_name": region_name or "",
-                      "is_self": user.id == manager.id,
-                      "may_change": may_manage(manager, role=user.role,
+                      "is_self": user.id == principal.user_id,
+                      "may_change": may_manage(principal, role=user.role,
                                                region_code=user.region_code)})
     return found
 
 
-def region_choices(db: Session, *, manager: User) -> list[dict[str, str]] | None:
-    """The regions ``manager`` may place an account in, for a select; None when there are
+@reads(Action.MANAGE_USERS)
+def region_choices(db: Session, *, principal: Principal) -> list[dict[str, str]] | None:
+    """The regions ``principal`` may place an account in, for a select; None when there are
     too many to list (the code is typed then)."""
-    _check_manager(manager)
     rows = db.execute(
         select(RegionRecord.code, RegionRecord.name, RegionRecord.level)
-        .where(in_region(managed_scope(manager), RegionRecord.code))
+        .where(in_region(managed_scope(principal), RegionRecord.code))
         .order_by(RegionRecord.code).limit(REGION_CHOICES + 1)).all()
     if len(rows) > REGION_CHOICES:
         return None
@@ -360,61 +384,25 @@ def get_active(db: Session, *, user_id: int) -> User | None:
     return user_of(row) if row is not None and row.active else None
 
 
-@dataclass(frozen=True)
-class Access:
-    """What one user may see: a region scope and, for a helper, only their households."""
+def principal_of(db: Session, *, user: User, via: str = "web") -> Principal:
+    """The principal of a logged-in ``user`` (``via`` names the door in the audit trail).
 
-    scope: Scope  # a helper's scope names their households
-
-    @property
-    def households(self) -> frozenset[str] | None:
-        """A helper's households; None: every household in the scope."""
-        return self.scope.households
-
-    def sees(self, number: str) -> bool:
-        return self.scope.admits(number)
-
-
-def region_access(user: User) -> Access | None:
-    """``user``'s Access when it needs no query: everyone's but a helper's (None)."""
+    Its scope is the user's region (everything for an admin); a helper's also names the
+    households assigned to them, so every query selects only those.
+    """
+    scope = Scope(user.region_code) if user.role is not Role.ADMIN else Scope()
     if user.role is Role.HELPER:
-        return None
-    return Access(Scope(user.region_code) if user.role is not Role.ADMIN else Scope())
+        numbers = frozenset(db.scalars(
+            select(HouseholdRecord.number)
+            .join(HelperAssignmentRecord,
+                  HelperAssignmentRecord.household_id == HouseholdRecord.id)
+            .where(HelperAssignmentRecord.helper_id == user.helper_id,
+                   in_region(scope, HouseholdRecord.village_code))))
+        scope = Scope(scope.region_code, households=numbers)
+    return Principal(actor=f"{via}:{user.username}", role=user.role, scope=scope,
+                     username=user.username, user_id=user.id, helper_id=user.helper_id)
 
 
-def access_of(db: Session, *, user: User) -> Access:
-    """The Scope (and, for a helper, the assigned households) every query of ``user`` uses."""
-    known = region_access(user)
-    if known is not None:
-        return known
-    scope = Scope(user.region_code)
-    numbers = frozenset(db.scalars(
-        select(HouseholdRecord.number)
-        .join(HelperAssignmentRecord, HelperAssignmentRecord.household_id == HouseholdRecord.id)
-        .where(HelperAssignmentRecord.helper_id == user.helper_id,
-               in_region(scope, HouseholdRecord.village_code))))
-    # the scope carries the numbers too, so lists and searches select only these households
-    return Access(Scope(scope.region_code, households=numbers))
-
-
-def reveal(db: Session, *, user: User, access: Access, number: str, field: str,
-           member_id: int | None = None) -> str:
-    """One unmasked number of a household or member; the reveal is audited (not the value)."""
-    if user.role not in MAY_REVEAL:
-        raise PermissionDenied(f"a {user.role.value} may not reveal personal numbers")
-    entity = "member" if member_id is not None else "household"
-    if field not in REVEALABLE[entity]:
-        raise ValidationFailed(f"{field} cannot be revealed")
-    home = RegistryRepository(db, access.scope).household(number)
-    if home is None or not access.sees(number):
-        raise NotFound(f"household {number} not found")
-    target: HouseholdRecord | MemberRecord = home
-    if member_id is not None:
-        found = [m for m in home.members if m.id == member_id]
-        if not found:
-            raise NotFound(f"member {member_id} not found in household {number}")
-        target = found[0]
-    audit.record(db, actor=user.username, action="reveal", entity=entity,
-                 entity_id=number if member_id is None else str(member_id),
-                 after={"field": field, "household": number})
-    return str(getattr(target, field) or "")
+def needs_query(user: User) -> bool:
+    """Whether ``principal_of`` reads the database for ``user`` (only a helper's does)."""
+    return user.role is Role.HELPER

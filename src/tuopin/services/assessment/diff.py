@@ -8,7 +8,8 @@ import pyarrow as pa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tuopin.domain.scope import Scope
+from tuopin.services.access.policy import reads
+from tuopin.services.access.principal import Principal
 from tuopin.services.assessment.runs import Computed, get_run, result_rows
 from tuopin.storage.models import AssessmentResultRecord
 from tuopin.storage.scope import in_region
@@ -16,9 +17,11 @@ from tuopin.storage.scope import in_region
 COLUMNS = ["household_number", "village_code", "household_id", "poor", "deprived", "score"]
 
 
-def stored_results(session: Session, run_id: int, scope: Scope) -> pa.Table:
-    """A stored run's results as Arrow (the columns a diff needs)."""
+@reads()
+def stored_results(session: Session, *, principal: Principal, run_id: int) -> pa.Table:
+    """A stored run's results in the principal's region as Arrow (the columns a diff needs)."""
     get_run(session, run_id)
+    scope = principal.scope
     r = AssessmentResultRecord
     rows = session.execute(select(r.household_number, r.village_code, r.household_id, r.poor,
                                   r.deprived, r.score)

@@ -22,17 +22,20 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from tuopin.domain.errors import NotFound, ValidationFailed
 from tuopin.domain.scope import Scope
 from tuopin.services import audit
+from tuopin.services.access.policy import Action, changes, reads
+from tuopin.services.access.principal import Principal
 from tuopin.standards.explain import explain_all, parse_members
 from tuopin.standards.loader import load, loads
 from tuopin.standards.model import Standard
 from tuopin.storage import bulk, rollups
 from tuopin.storage.db import is_sqlite
 from tuopin.storage.models import AssessmentResultRecord, AssessmentRunRecord, HouseholdRecord
-from tuopin.storage.scope import in_region
+from tuopin.storage.scope import in_households, in_region
 
 ENGINES = ("auto", "db", "duckdb", "spark")
 # Measured (STACK.md, bench): Ibis on SQLite is ~18x slower than DuckDB; past this many
@@ -97,10 +100,13 @@ def _registry(engine: Engine, name: str, snapshot: Path | None,
             backends.close(registry)
 
 
-def compute(engine: Engine, *, standard: Standard, year: int, engine_name: str = "auto",
-            snapshot: Path | None = None, master: str | None = None,
-            scope: Scope | None = None) -> Computed:
-    """Assess every surveyed household of ``year`` (in ``scope``) without storing anything."""
+@reads(Action.ASSESS)
+def compute(engine: Engine, *, principal: Principal, standard: Standard, year: int,
+            engine_name: str = "auto", snapshot: Path | None = None,
+            master: str | None = None) -> Computed:
+    """Assess every surveyed household of ``year`` in the principal's region without
+    storing anything."""
+    scope = principal.scope
     if not standard.years[0] <= year <= standard.years[1]:
         raise ValidationFailed(f"{standard.name} is valid for {standard.years[0]}-"
                                f"{standard.years[1]}, not {year}")
@@ -111,7 +117,7 @@ def compute(engine: Engine, *, standard: Standard, year: int, engine_name: str =
     started = time.perf_counter()
     with _registry(engine, chosen, snapshot, master) as (registry, taken):
         opened = time.perf_counter()
-        results = run_query(registry, plan, scope_prefix=(scope or Scope()).prefix)
+        results = run_query(registry, plan, scope_prefix=scope.prefix)
     done = time.perf_counter()
     return Computed(standard, year, chosen, taken, results,
                     {"open": round(opened - started, 3), "query": round(done - opened, 3)})
@@ -182,9 +188,11 @@ def _counts(computed: Computed) -> dict[str, Any]:
     }
 
 
-def record(engine: Engine, computed: Computed, *, actor: str,
-           scope: Scope | None = None, note: str | None = None) -> int:
+@changes(Action.ASSESS)
+def record(engine: Engine, computed: Computed, *, principal: Principal,
+           note: str | None = None) -> int:
     """Store the run and its results in one transaction, audited; return the run id."""
+    actor, scope = principal.actor, principal.scope
     counts = _counts(computed)
     started = time.perf_counter()
     with engine.begin() as conn:
@@ -192,7 +200,7 @@ def record(engine: Engine, computed: Computed, *, actor: str,
             standard_name=computed.standard.name, standard_version=computed.standard.version,
             standard_hash=computed.standard.content_hash, standard_text=computed.standard.text,
             year=computed.year, engine=computed.engine,
-            scope=(scope.region_code if scope else None), snapshot_at=computed.snapshot_at,
+            scope=scope.region_code, snapshot_at=computed.snapshot_at,
             created_at=_now(), created_by=actor, households=counts["households"],
             members=counts["members"], poor_households=counts["poor_households"],
             poor_members=counts["poor_members"], counts=json.dumps(counts),
@@ -238,6 +246,36 @@ def get_run(conn_or_session: Any, run_id: int) -> AssessmentRunRecord:
     return run
 
 
+def run_row(run: AssessmentRunRecord, *, full: bool = True) -> dict[str, Any]:
+    """A run's record as plain data (``full``: its counts per indicator and its timings)."""
+    counts = json.loads(run.counts)
+    row = {
+        "run": run.id, "standard": run.standard_name, "version": run.standard_version,
+        "hash": run.standard_hash[:16], "year": run.year, "engine": run.engine,
+        "scope": run.scope or "", "snapshot_at": run.snapshot_at, "created_by": run.created_by,
+        "households": run.households, "members": run.members,
+        "poor_households": run.poor_households, "poor_members": run.poor_members,
+    }
+    if full:
+        row.update({f"deprived:{k}": v for k, v in counts.get("indicators", {}).items()})
+        row.update({f"category:{k}": v for k, v in counts.get("categories", {}).items()})
+        row["timings"] = run.timings
+    return row
+
+
+@reads()
+def run_info(session: Session, *, principal: Principal, run_id: int) -> dict[str, Any]:
+    """One run's record, with its counts per indicator and its timings."""
+    return run_row(get_run(session, run_id))
+
+
+@reads()
+def list_runs(session: Session, *, principal: Principal) -> list[dict[str, Any]]:
+    """Every recorded run, oldest first."""
+    runs = session.scalars(select(AssessmentRunRecord).order_by(AssessmentRunRecord.id))
+    return [run_row(r, full=False) for r in runs]
+
+
 R = AssessmentResultRecord
 RUN = AssessmentRunRecord
 
@@ -248,7 +286,8 @@ def _result_query(number: str, scope: Scope) -> Any:
     return (select(R, RUN.standard_name, RUN.year, RUN.standard_hash)
             .join(HouseholdRecord, HouseholdRecord.id == R.household_id)
             .join(RUN, RUN.id == R.run_id)
-            .where(HouseholdRecord.number == number, in_region(scope, R.village_code)))
+            .where(HouseholdRecord.number == number, in_region(scope, R.village_code),
+                   in_households(scope, HouseholdRecord.number)))
 
 
 def _standard_by_hash(session: Any, run_id: int, content_hash: str) -> Standard:
@@ -276,19 +315,22 @@ def _explained(session: Any, found: Any, number: str, lang: str) -> dict[str, An
     }
 
 
-def household_result(session: Any, *, run_id: int, number: str, scope: Scope,
+@reads()
+def household_result(session: Any, *, principal: Principal, run_id: int, number: str,
                      lang: str = "zh") -> dict[str, Any]:
     """One household's result in a run, with an explanation of every failed indicator."""
     get_run(session, run_id)  # NotFound for a run that does not exist
-    found = session.execute(_result_query(number, scope).where(R.run_id == run_id)).first()
+    found = session.execute(_result_query(number, principal.scope)
+                            .where(R.run_id == run_id)).first()
     if found is None:
         raise NotFound(f"household {number} has no result in run {run_id}")
     return _explained(session, found, number, lang)
 
 
-def latest_household_result(session: Any, *, number: str, scope: Scope,
+@reads()
+def latest_household_result(session: Any, *, principal: Principal, number: str,
                             lang: str = "zh") -> dict[str, Any] | None:
     """The household's result in the newest run that has one, explained; None if none."""
-    found = session.execute(_result_query(number, scope).order_by(R.run_id.desc())
+    found = session.execute(_result_query(number, principal.scope).order_by(R.run_id.desc())
                             .limit(1)).first()
     return None if found is None else _explained(session, found, number, lang)

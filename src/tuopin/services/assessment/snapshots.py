@@ -8,13 +8,20 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from tuopin.analytics import backends
-from tuopin.domain.errors import ConfigurationError
+from tuopin.domain.errors import ConfigurationError, PermissionDenied
+from tuopin.services.access.policy import NOT_ALLOWED, Action, reads
+from tuopin.services.access.principal import Principal
 from tuopin.storage import migrate
 from tuopin.storage.snapshot import SnapshotManifest, read_manifest, write_snapshot
 
 
-def take_snapshot(engine: Engine, *, out_dir: Path, taken_at: datetime) -> SnapshotManifest:
-    """Write the store behind ``engine`` to ``out_dir`` as a Parquet snapshot."""
+@reads(Action.ASSESS)
+def take_snapshot(engine: Engine, *, principal: Principal, out_dir: Path,
+                  taken_at: datetime) -> SnapshotManifest:
+    """Write the whole store behind ``engine`` to ``out_dir`` as a Parquet snapshot (for the
+    command line's operator: a snapshot holds every region)."""
+    if not principal.operator:
+        raise PermissionDenied(NOT_ALLOWED)
     # An older schema would give a snapshot the analytics cannot read; say so up front.
     if not migrate.is_current(engine):
         raise ConfigurationError("the store is not at the newest schema: run `tuopin init`")

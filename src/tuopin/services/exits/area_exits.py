@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from tuopin.domain import exit_criteria, gb2260, regions
 from tuopin.domain.errors import Message, RuleBroken
 from tuopin.domain.exit_criteria import ExitLevel
-from tuopin.domain.scope import Scope
 from tuopin.i18n import N_
+from tuopin.services.access.policy import reads
+from tuopin.services.access.principal import Principal
 from tuopin.services.reports import incidence as reports
 from tuopin.storage.models import RegionRecord
 
@@ -69,7 +70,8 @@ def _judge(region: dict[str, Any], level: ExitLevel, western: bool, run_id: int,
             "verdict": exit_criteria.verdict(judged).value, "criteria": rows}
 
 
-def check(db: Session, *, level: str, run_id: int, scope: Scope,
+@reads()
+def check(db: Session, *, principal: Principal, level: str, run_id: int,
           verification: Verification | None = None) -> list[dict[str, Any]]:
     """Each village or county in scope: every criterion (figure, threshold, outcome), verdict."""
     try:
@@ -78,7 +80,8 @@ def check(db: Session, *, level: str, run_id: int, scope: Scope,
         raise RuleBroken(N_("unknown exit level {level}; use village or county"),
                          level=repr(level)) from None
     figures = {regions.normalize(k): v for k, v in (verification or {}).items()}
-    incidence = reports.incidence(db, run_id=run_id, level=exit_level.value, scope=scope)
+    incidence = reports.incidence(db, principal=principal, run_id=run_id,
+                                  level=exit_level.value)
     western = _western(db, [r["code"] for r in incidence])
     return [_judge(r, exit_level, western[r["code"][:2]], run_id,
                    figures.get(r["code"], {}) if exit_level is ExitLevel.COUNTY else {})

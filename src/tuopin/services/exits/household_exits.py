@@ -15,17 +15,16 @@ from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from tuopin.domain import exit_workflow as workflow
 from tuopin.domain.enums import ExitState, HouseholdStatus
-from tuopin.domain.errors import Bilingual, Conflict, Message, NotFound, RuleBroken
+from tuopin.domain.errors import Bilingual, Message, RuleBroken
 from tuopin.domain.exit_criteria import lookup
-from tuopin.domain.scope import Scope
 from tuopin.i18n import N_
-from tuopin.services import audit
+from tuopin.services import audit, records
+from tuopin.services.access.policy import Action, changes, reads
+from tuopin.services.access.principal import Principal
 from tuopin.services.assessment.runs import get_run, run_standard
-from tuopin.services.registry.households import StaleVersion
 from tuopin.storage.models import (
     AssessmentResultRecord,
     AssessmentRunRecord,
@@ -33,19 +32,10 @@ from tuopin.storage.models import (
     ExitEventRecord,
     HouseholdRecord,
 )
-from tuopin.storage.scope import in_households, in_region
 
 DEFAULT_STANDARD = "cn-national"
+CASE = N_("The exit case")
 CASE_FIELDS = ("state", "run_id", "opened_on", "notice_start", "notice_end", "exited_on")
-
-
-def household(db: Session, *, number: str, scope: Scope) -> HouseholdRecord:
-    """A household by number inside the caller's scope."""
-    record = db.scalars(select(HouseholdRecord).where(
-        HouseholdRecord.number == number, in_region(scope, HouseholdRecord.village_code))).first()
-    if record is None:
-        raise NotFound(f"household {number} not found")
-    return record
 
 
 def _case_of(db: Session, household_id: int) -> ExitCaseRecord | None:
@@ -65,19 +55,12 @@ def _snapshot(record: ExitCaseRecord) -> dict[str, Any]:
 
 
 def _check_version(record: ExitCaseRecord | None, expected: int | None) -> None:
-    if expected is not None and (record is None or record.version != expected):
-        found = record.version if record else None
-        raise StaleVersion(f"the exit case was changed by someone else first (version {found}, "
-                           f"you saw {expected}); reload and try again",
-                           _snapshot(record) if record else {})
+    records.check_version(CASE, found=record.version if record else None, expected=expected,
+                          current=_snapshot(record) if record else {})
 
 
 def _flush(db: Session) -> None:
-    try:
-        db.flush()
-    except StaleDataError as exc:
-        raise Conflict(N_("the exit case was saved by someone else first; reload and try "
-                          "again")) from exc
+    records.flush(db, what=CASE)
 
 
 def _save(db: Session, home: HouseholdRecord, record: ExitCaseRecord | None,
@@ -146,11 +129,17 @@ def _failed(run: AssessmentRunRecord, deprived: str) -> list[str]:
     return names
 
 
-def propose(db: Session, *, number: str, run_id: int, minutes: str, as_of: date, actor: str,
-            scope: Scope, allow_identification_year: bool, standard: str = DEFAULT_STANDARD,
+def _household(db: Session, principal: Principal, number: str) -> HouseholdRecord:
+    return records.household(db, principal=principal, number=number, lock=True)
+
+
+@changes(Action.EXIT_STEP)
+def propose(db: Session, *, principal: Principal, number: str, run_id: int, minutes: str,
+            as_of: date, allow_identification_year: bool, standard: str = DEFAULT_STANDARD,
             expected_version: int | None = None) -> dict[str, Any]:
     """预脱贫: propose an exit after the democratic review, on a run where it is not poor."""
-    home = household(db, number=number, scope=scope)
+    actor = principal.actor
+    home = _household(db, principal, number)
     record = _case_of(db, home.id)
     _check_version(record, expected_version)
     run = get_run(db, run_id)
@@ -168,23 +157,29 @@ def propose(db: Session, *, number: str, run_id: int, minutes: str, as_of: date,
     return case_row(saved, home)
 
 
-def start_notice(db: Session, *, number: str, start: date, actor: str, scope: Scope,
+@changes(Action.EXIT_STEP)
+def start_notice(db: Session, *, principal: Principal, number: str, start: date, as_of: date,
                  notice_days: int, expected_version: int | None = None) -> dict[str, Any]:
-    """公示: the notice starts in the village on ``start`` and lasts ``notice_days``."""
-    home = household(db, number=number, scope=scope)
+    """公示: the notice starts in the village on ``start`` (not after ``as_of``, today) and
+    lasts ``notice_days``."""
+    actor = principal.actor
+    home = _household(db, principal, number)
     record = _case_of(db, home.id)
     _check_version(record, expected_version)
-    case = workflow.start_notice(_domain(record), start=start, notice_days=notice_days)
+    case = workflow.start_notice(_domain(record), start=start, notice_days=notice_days,
+                                 as_of=as_of)
     saved = _save(db, home, record, case, on=start, actor=actor, evidence={
         "notice_start": case.notice_start, "notice_end": case.notice_end})
     return case_row(saved, home)
 
 
-def announce(db: Session, *, number: str, as_of: date, actor: str, scope: Scope,
+@changes(Action.EXIT_STEP)
+def announce(db: Session, *, principal: Principal, number: str, as_of: date,
              allow_identification_year: bool,
              expected_version: int | None = None) -> dict[str, Any]:
     """公告: announce the exit after the notice; the household is struck off (已脱贫)."""
-    home = household(db, number=number, scope=scope)
+    actor = principal.actor
+    home = _household(db, principal, number)
     record = _case_of(db, home.id)
     _check_version(record, expected_version)
     case = workflow.announce(_domain(record), as_of=as_of, year_identified=home.year_identified,
@@ -195,10 +190,12 @@ def announce(db: Session, *, number: str, as_of: date, actor: str, scope: Scope,
     return case_row(saved, home)
 
 
-def record_objection(db: Session, *, number: str, reason: str, as_of: date, actor: str,
-                     scope: Scope, expected_version: int | None = None) -> dict[str, Any]:
+@changes(Action.EXIT_STEP)
+def record_objection(db: Session, *, principal: Principal, number: str, reason: str,
+                     as_of: date, expected_version: int | None = None) -> dict[str, Any]:
     """An objection during the notice: the case goes back to 未脱贫, with the reason."""
-    home = household(db, number=number, scope=scope)
+    actor = principal.actor
+    home = _household(db, principal, number)
     record = _case_of(db, home.id)
     _check_version(record, expected_version)
     case = workflow.object_to(_domain(record), as_of=as_of, reason=reason)
@@ -207,9 +204,11 @@ def record_objection(db: Session, *, number: str, reason: str, as_of: date, acto
     return case_row(saved, home)
 
 
-def mark_returns(db: Session, *, run_id: int, as_of: date, actor: str, scope: Scope,
+@changes(Action.MARK_RETURNS)
+def mark_returns(db: Session, *, principal: Principal, run_id: int, as_of: date,
                  standard: str = DEFAULT_STANDARD) -> list[dict[str, Any]]:
     """返贫: every exited household that a run of its exit year or later finds poor."""
+    actor = principal.actor
     run = get_run(db, run_id)
     if run.standard_name != standard:
         raise RuleBroken(N_("run {run} assessed {found}; a return to poverty is judged on a "
@@ -219,7 +218,7 @@ def mark_returns(db: Session, *, run_id: int, as_of: date, actor: str, scope: Sc
     found = db.execute(
         select(h, r.deprived).join(r, r.household_id == h.id)
         .outerjoin(c, c.household_id == h.id)
-        .where(r.run_id == run.id, r.poor.is_(True), in_region(scope, h.village_code),
+        .where(r.run_id == run.id, r.poor.is_(True), records.in_scope(principal.scope),
                or_(h.status == HouseholdStatus.EXITED.value, c.state == ExitState.EXITED.value),
                or_(h.year_exited.is_(None), h.year_exited <= run.year))
         .order_by(h.number)).all()
@@ -244,9 +243,10 @@ def case_row(record: ExitCaseRecord, home: HouseholdRecord) -> dict[str, Any]:
             "household_status": home.status, **_snapshot(record), "version": record.version}
 
 
-def show(db: Session, *, number: str, scope: Scope) -> dict[str, Any]:
+@reads()
+def show(db: Session, *, principal: Principal, number: str) -> dict[str, Any]:
     """A household's exit case and every step, with its evidence."""
-    home = household(db, number=number, scope=scope)
+    home = records.household(db, principal=principal, number=number)
     record = _case_of(db, home.id)
     if record is None:
         return {"number": home.number, "household_status": home.status,
@@ -259,13 +259,13 @@ def show(db: Session, *, number: str, scope: Scope) -> dict[str, Any]:
         for e in events]}
 
 
-def list_cases(db: Session, *, scope: Scope,
+@reads()
+def list_cases(db: Session, *, principal: Principal,
                state: ExitState | None = None) -> list[dict[str, Any]]:
     """Every exit case in scope (optionally in one state), by household number."""
     query = (select(ExitCaseRecord, HouseholdRecord)
              .join(HouseholdRecord, HouseholdRecord.id == ExitCaseRecord.household_id)
-             .where(in_region(scope, HouseholdRecord.village_code),
-                    in_households(scope, HouseholdRecord.number)))
+             .where(records.in_scope(principal.scope)))
     if state is not None:
         query = query.where(ExitCaseRecord.state == state.value)
     return [case_row(c, h) for c, h in db.execute(query.order_by(HouseholdRecord.number))]

@@ -17,6 +17,8 @@ from sqlalchemy import ColumnElement, Connection, Row, Table, and_, exists, not_
 from tuopin.domain.scope import Scope
 from tuopin.io.schema import Kind
 from tuopin.io.validate import Validated
+from tuopin.services.access.probes import ASK_THE_COUNTY
+from tuopin.services.registry.households import BY_PROCEDURE, PROCEDURE_FIELDS
 from tuopin.storage import bulk
 from tuopin.storage.models import (
     HelperAssignmentRecord,
@@ -76,8 +78,9 @@ def check_regions(conn: Connection, staging: Table, validated: Validated,
 
 
 def check_households(conn: Connection, staging: Table, validated: Validated,
-                     scope: Scope | None = None) -> None:
-    """The village of every household is registered."""
+                     scope: Scope | None = None) -> list[str]:
+    """The village of every household is registered; a registered household keeps its
+    status (and the years that go with it): only the procedures change them."""
     rows = conn.execute(
         select(staging.c._row, staging.c.village_code).where(
             staging.c.village_code.is_not(None),
@@ -87,6 +90,16 @@ def check_households(conn: Connection, staging: Table, validated: Validated,
     _report(validated, rows, "village_code",
                        "Village {code} is not in the registry: import the regions first.",
                        code="village_code")
+    for column in PROCEDURE_FIELDS:
+        changed = conn.execute(
+            select(staging.c._row, household.c[column].label("stored"))
+            .join(household, household.c.number == staging.c.number)
+            # a household outside the scope is refused as such (a probe): comparing its
+            # status would tell the status to whoever guesses it
+            .where(staging.c[column].is_distinct_from(household.c[column]),
+                   in_region(scope or Scope(), household.c.village_code)))
+        _report(validated, changed, column, BY_PROCEDURE)
+    return []
 
 
 def _household_exists(conn: Connection, staging: Table, validated: Validated,
@@ -103,11 +116,11 @@ def _household_exists(conn: Connection, staging: Table, validated: Validated,
 
 
 def check_members(conn: Connection, staging: Table, validated: Validated,
-                  scope: Scope | None = None) -> None:
+                  scope: Scope | None = None) -> list[str]:
     """Households exist; an ID number may not belong to another household already."""
     _household_exists(conn, staging, validated)
     other = conn.execute(
-        select(staging.c._row, household.c.number.label("other"),
+        select(staging.c._row, staging.c.id_number, household.c.number.label("other"),
                household.c.village_code)
         .join(member, member.c.id_number == staging.c.id_number)
         .join(household, household.c.id == member.c.household_id)
@@ -118,18 +131,20 @@ def check_members(conn: Connection, staging: Table, validated: Validated,
     _report(validated, seen, "id_number",
                        "This ID number is already registered in household {other} "
                        "(database).", other="other")
-    _report(validated, [r for r in other if r not in seen], "id_number",
-            "This ID number is already registered in another household.")
+    hidden = [r for r in other if r not in seen]
+    _report(validated, hidden, "id_number", ASK_THE_COUNTY)
     heads = conn.execute(
         select(staging.c._row, member.c.name.label("head"))
         .join(household, household.c.number == staging.c.household_number)
         .join(member, and_(member.c.household_id == household.c.id,
                            member.c.relation == "head"))
-        .where(staging.c.relation == "head", member.c.id_number != staging.c.id_number)
+        .where(staging.c.relation == "head", member.c.id_number != staging.c.id_number,
+               in_region(scope or Scope(), household.c.village_code))
     )
     _report(validated, heads, "relation",
                        "The household already has a head in the database ({head}).",
                        head="head")
+    return [r.id_number for r in hidden]
 
 
 def check_surveys(conn: Connection, staging: Table, validated: Validated,
@@ -170,7 +185,7 @@ def scope_regions(conn: Connection, staging: Table, validated: Validated, scope:
 
 
 def scope_households(conn: Connection, staging: Table, validated: Validated,
-                     scope: Scope) -> None:
+                     scope: Scope) -> list[str]:
     """Households of villages inside the scope, and no household moved in from outside."""
     rows = conn.execute(select(staging.c._row, staging.c.village_code).where(
         staging.c.village_code.is_not(None), not_(in_region(scope, staging.c.village_code))))
@@ -182,8 +197,9 @@ def scope_households(conn: Connection, staging: Table, validated: Validated,
         .join(household, household.c.number == staging.c.number)
         .where(not_(in_region(scope, household.c.village_code)))
     )
-    _report(validated, moved, "number", "Household number {number} is already registered.",
-            number="number")
+    moved_rows = moved.all()
+    _report(validated, moved_rows, "number", ASK_THE_COUNTY)
+    return [r.number for r in moved_rows]
 
 
 def _households_in_scope(conn: Connection, staging: Table, validated: Validated,
@@ -226,8 +242,11 @@ def scope_helpers(conn: Connection, staging: Table, validated: Validated, scope:
             "Helper {number} also helps households outside your region.", number="number")
 
 
-# Each takes the caller's scope (None: everything) for the wording of what it reports.
-CHECKS: dict[Kind, Callable[[Connection, Table, Validated, Scope | None], None]] = {
+# Each takes the caller's scope (None: everything) for the wording of what it reports, and
+# returns the values that collided with records outside it (probes), if it looks for any.
+Check = Callable[[Connection, Table, Validated, Scope | None], list[str] | None]
+ScopeCheck = Callable[[Connection, Table, Validated, Scope], list[str] | None]
+CHECKS: dict[Kind, Check] = {
     Kind.REGIONS: check_regions,
     Kind.HOUSEHOLDS: check_households,
     Kind.MEMBERS: check_members,
@@ -235,7 +254,7 @@ CHECKS: dict[Kind, Callable[[Connection, Table, Validated, Scope | None], None]]
     Kind.HELPERS: check_helpers,
 }
 
-SCOPE_CHECKS: dict[Kind, Callable[[Connection, Table, Validated, Scope], None]] = {
+SCOPE_CHECKS: dict[Kind, ScopeCheck] = {
     Kind.REGIONS: scope_regions,
     Kind.HOUSEHOLDS: scope_households,
     Kind.MEMBERS: scope_members,

@@ -9,20 +9,24 @@ from sqlalchemy import Engine
 
 from tuopin.io.readers import raw_from_table
 from tuopin.io.schema import Kind
+from tuopin.services.access.policy import Action, changes
+from tuopin.services.access.principal import Principal
 from tuopin.services.imports.files import ImportResult, import_raw, raise_for
 from tuopin.synth.config import SynthConfig
 from tuopin.synth.generate import generate_tables
 
 
+@changes(Action.LOAD_SYNTHETIC)
 def load_synthetic(
-    engine: Engine, *, config: SynthConfig, actor: str, today: date,
+    engine: Engine, *, principal: Principal, config: SynthConfig, today: date,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, int]:
     """Generate ``config`` chunk by chunk and import each chunk; returns rows per kind."""
     counts: dict[str, int] = {}
     for kind, table in generate_tables(config):
         raw = raw_from_table(table, f"synth-{config.seed}-{kind.value}")
-        result: ImportResult = import_raw(engine, kind=kind, raw=raw, actor=actor, today=today)
+        result: ImportResult = import_raw(engine, principal=principal, kind=kind, raw=raw,
+                                           today=today)
         raise_for(result)
         counts[kind.value] = counts.get(kind.value, 0) + result.rows
         if progress is not None and kind is Kind.HOUSEHOLDS:

@@ -1,186 +1,382 @@
-"""Import files uploaded through the web: kept by SHA-256, checked, imported on confirmation.
+"""Files uploaded through the web: received at once, checked and imported in the background.
 
-An upload is stored once under ``data_dir/uploads/<sha256>.<csv|xlsx>`` (the same bytes
-uploaded twice occupy the disk once), checked by a dry run with the user's scope, and only
-imported when the user confirms what the check showed. Confirming reads the stored bytes
-again, so what is written is exactly the file that was checked.
+Receiving only stores the bytes (a request never parses a file). A background task then
+reads the file once - streamed, with limits on its rows and its unpacked size - validates
+it, checks it against the registry in a dry run with the uploader's scope, and keeps what it
+found: the typed rows and every problem (upload_files). The user reads the report, downloads
+the problems, and confirms; the import then runs in the background too, from the kept rows.
+An upload is its uploader's alone; it is removed once imported or cancelled, or when it
+expires. A progress page follows the stages (received → checking → checked → importing →
+imported). The operations issue puts these tasks on a job queue; here the web's own
+background thread runs them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
+import json
+import logging
+import secrets
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
-from tuopin.domain.enums import Role
-from tuopin.domain.errors import NotFound, PermissionDenied
-from tuopin.domain.scope import Scope
+from tuopin.domain.enums import UploadState
+from tuopin.domain.errors import Message, NotFound, RuleBroken, TooManyAttempts, ValidationFailed
 from tuopin.i18n import N_
 from tuopin.io import report, template
-from tuopin.io.readers import file_error
+from tuopin.io.problems import Problem
+from tuopin.io.readers import read_file
 from tuopin.io.schema import Kind
-from tuopin.services.imports.files import ImportResult, import_in_session
+from tuopin.io.validate import validate_file
+from tuopin.services.access import policy
+from tuopin.services.access.policy import Action, changes, reads
+from tuopin.services.access.principal import Principal
+from tuopin.services.access.throttle import ProbeLimiter
+from tuopin.services.imports import upload_files
+from tuopin.services.imports.files import ImportResult, Source, action_of, import_validated
+from tuopin.storage.models import ImportUploadRecord
 
-ACCEPTED = (".csv", ".xlsx")
+log = logging.getLogger("tuopin.uploads")
+S = UploadState
 REPORT_FORMATS = ("csv", "xlsx")
-XLSX_MAGIC = b"PK\x03\x04"  # an XLSX workbook is a ZIP archive
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
-CHUNK = 1 << 20
+SHOWN = 200  # problems shown on the page; the download has them all
+STAGES = ("read", "validate", "check")  # the check's steps, for the progress bar
+WORKING = (S.RECEIVED, S.CHECKING, S.IMPORTING)
+INTERRUPTED = N_("The work on this file was interrupted. Upload it again.")
+UNEXPECTED = N_("The file could not be checked because of an unexpected error; it was "
+                "recorded for the administrator.")
+UNREADABLE = N_("The file could not be read: see the problems below.")
+CHANGED = N_("The file has problems now, so nothing was imported. Read the report again.")
+NOT_READY = N_("This file is not ready to be imported (it is {state}).")
+HAS_PROBLEMS = N_("The file has problems: correct it and upload it again, or import only the "
+                  "rows without problems.")
+Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)
-class Upload:
-    """A stored upload: its hash and suffix name it; ``name`` is what the user called it."""
+class UploadLimits:
+    """What an upload may be: its bytes, its rows, its unpacked size; how long it is kept."""
 
-    sha256: str
-    suffix: str  # ".csv" or ".xlsx"
+    max_bytes: int = 10_000_000
+    max_rows: int | None = 100_000
+    max_unpacked_bytes: int | None = 100_000_000
+    retention: int = 86_400  # seconds an upload is kept unless imported or cancelled
+    stale_after: int = 900  # seconds without progress after which a task is deemed dead
+
+
+@dataclass(frozen=True)
+class UploadView:
+    """An upload as its page shows it."""
+
+    id: str
+    kind: Kind
     name: str
+    state: UploadState
+    stage: str
+    done: int
+    total: int
+    result: dict[str, Any]
+    encoding: str | None
+    sheet: str | None
+    problems: list[Problem] = field(default_factory=list)  # the first SHOWN
+
+    @property
+    def working(self) -> bool:
+        return self.state in WORKING
+
+    @property
+    def error(self) -> Message | None:
+        found = self.result.get("error")
+        return Message(found["msgid"], **found.get("values", {})) if found else None
+
+    @property
+    def problem_count(self) -> int:
+        return int(self.result.get("problems", 0))
+
+    @property
+    def rows(self) -> int:
+        return int(self.result.get("rows", 0))
+
+    @property
+    def rejected(self) -> int:
+        return int(self.result.get("rejected", 0))
+
+    @property
+    def valid(self) -> int:
+        return self.rows - self.rejected
+
+    @property
+    def counts(self) -> tuple[int, int, int]:
+        """(inserted, updated, unchanged): what the import did, or what the check foresaw."""
+        return tuple(self.result.get("counts", (0, 0, 0)))  # type: ignore[return-value]
 
 
-@dataclass(frozen=True)
-class Checked:
-    """What the check of an upload found: the upload and the dry run's result."""
-
-    upload: Upload
-    result: ImportResult
+def kinds_for(principal: Principal) -> tuple[Kind, ...]:
+    """The kinds ``principal`` may import (regions: an administrator only)."""
+    return tuple(k for k in Kind if policy.allows(principal, action_of(kind=k)))
 
 
-def kinds_for(role: Role) -> tuple[Kind, ...]:
-    """The kinds ``role`` may import: regions only an administrator."""
-    return tuple(k for k in Kind if k is not Kind.REGIONS or role is Role.ADMIN)
+@reads(action_of)
+def template_for(*, principal: Principal, kind: Kind, lang: str) -> bytes:
+    """The XLSX import template of ``kind`` with headers in ``lang``."""
+    with tempfile.TemporaryDirectory(prefix="tuopin-template-") as folder:
+        path = Path(folder) / f"{kind.value}.xlsx"
+        template.write_template(kind, path, lang=lang)
+        return path.read_bytes()
 
 
-def _allow(role: Role, kind: Kind) -> None:
-    if kind not in kinds_for(role):
-        raise PermissionDenied(N_("Your role may not import this kind of file."))
+@changes(action_of)
+def receive(db: Session, *, principal: Principal, kind: Kind, filename: str,
+            stream: BinaryIO, data_dir: Path, limits: UploadLimits,
+            encoding: str | None = None, sheet: str | None = None,
+            clock: Clock = time.time) -> str:
+    """Keep an uploaded file for a check in the background; returns the upload's id.
 
-
-def path_of(data_dir: Path, sha256: str, suffix: str) -> Path:
-    """Where the upload with this hash is kept."""
-    return data_dir / "uploads" / f"{sha256}{suffix}"
-
-
-def suffix_of(filename: str) -> str:
-    """The suffix of an acceptable upload (ValidationFailed for any other kind of file)."""
-    suffix = Path(filename).suffix.lower()
-    if suffix not in ACCEPTED:
-        raise file_error("Only CSV and XLSX files can be imported.")
-    return suffix
-
-
-def store(data_dir: Path, *, filename: str, stream: BinaryIO, max_bytes: int) -> Upload:
-    """Keep the bytes of ``stream`` under their hash; refuse empty, oversized or odd files."""
-    if not filename:
-        raise file_error("Choose a file to import.")
-    suffix = suffix_of(filename)
-    folder = data_dir / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    digest, size, head = hashlib.sha256(), 0, b""
-    # written to a temporary name while hashing, then renamed: a crash leaves no half file
-    handle, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            for block in iter(lambda: stream.read(CHUNK), b""):
-                size += len(block)
-                if size > max_bytes:
-                    raise file_error("The file is larger than {limit} bytes.", limit=max_bytes)
-                head = head or block[:4]
-                digest.update(block)
-                out.write(block)
-        _check_content(filename, suffix, size, head)
-        upload = Upload(digest.hexdigest(), suffix, Path(filename).name)
-        os.replace(tmp, path_of(data_dir, upload.sha256, suffix))
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return upload
-
-
-def _check_content(filename: str, suffix: str, size: int, head: bytes) -> None:
-    if size == 0:
-        raise file_error("The file is empty.")
-    if suffix == ".xlsx" and head != XLSX_MAGIC:
-        raise file_error("The file {name} is not an XLSX workbook.", name=filename)
-
-
-def stored(data_dir: Path, *, sha256: str, suffix: str) -> Path:
-    """The path of an upload kept earlier (NotFound for any other hash)."""
-    path = path_of(data_dir, sha256, suffix) if SHA256.match(sha256) else None
-    if path is None or suffix not in ACCEPTED or not path.is_file():
-        raise NotFound(f"upload {sha256} not found")
-    return path
-
-
-@dataclass(frozen=True)
-class Importer:
-    """Who imports, where from and how: everything an import needs but the file itself."""
-
-    data_dir: Path
-    role: Role
-    scope: Scope
-    actor: str
-    today: date
-    encoding: str | None = None
-    sheet: str | None = None
-
-    def run(self, db: Session, *, kind: Kind, path: Path, dry_run: bool,
-            skip_invalid: bool) -> ImportResult:
-        _allow(self.role, kind)
-        return import_in_session(db, kind=kind, path=path, actor=self.actor, today=self.today,
-                                 encoding=self.encoding or None,
-                                 sheet=(self.sheet or None) if path.suffix == ".xlsx" else None,
-                                 dry_run=dry_run, skip_invalid=skip_invalid, scope=self.scope)
-
-
-def check(db: Session, importer: Importer, *, kind: Kind, filename: str, stream: BinaryIO,
-          max_bytes: int) -> Checked:
-    """Store an upload and dry-run it with the user's scope: every problem, nothing written.
-
-    The dry run skips the bad rows so that it can also say what importing only the good
-    ones would do (``result.preview``).
+    Only the bytes are stored here (refused when empty, oversized or not what their name
+    says); uploads that expired meanwhile, anyone's, are removed on the way.
     """
-    _allow(importer.role, kind)
-    upload = store(importer.data_dir, filename=filename, stream=stream, max_bytes=max_bytes)
-    path = path_of(importer.data_dir, upload.sha256, upload.suffix)
-    result = importer.run(db, kind=kind, path=path, dry_run=True, skip_invalid=True)
-    return Checked(upload, result)
+    now = clock()
+    purge(db, data_dir=data_dir, now=now)
+    upload_id = secrets.token_hex(16)
+    received = upload_files.receive(data_dir, upload_id, filename=filename, stream=stream,
+                                    max_bytes=limits.max_bytes)
+    db.add(ImportUploadRecord(
+        id=upload_id, user_id=principal.user_id, actor=principal.actor, kind=kind.value,
+        filename=received.name, sha256=received.sha256, size=received.size,
+        encoding=encoding or None, sheet=sheet or None, state=S.RECEIVED.value, stage="",
+        done=0, total=len(STAGES), result=None, created_at=now, updated_at=now,
+        expires_at=now + limits.retention))
+    db.flush()
+    return upload_id
 
 
-def problem_report(db: Session, importer: Importer, *, kind: Kind, sha256: str, suffix: str,
+def _record(db: Session, principal: Principal, upload_id: str) -> ImportUploadRecord:
+    """An upload of ``principal``'s (an operator's: anyone's); NotFound for any other."""
+    found = db.get(ImportUploadRecord, upload_id)
+    if found is None or not (principal.operator or found.user_id == principal.user_id):
+        raise NotFound(f"upload {upload_id} not found")
+    return found
+
+
+def _state(record: ImportUploadRecord, stale_after: int, now: float) -> UploadState:
+    state = UploadState.of(record.state)
+    return S.FAILED if state in WORKING and now - record.updated_at > stale_after else state
+
+
+@reads(Action.IMPORT)
+def show(db: Session, *, principal: Principal, upload_id: str, data_dir: Path,
+         limits: UploadLimits, clock: Clock = time.time) -> UploadView:
+    """An upload of ``principal``'s, with the first problems its check found."""
+    record = _record(db, principal, upload_id)
+    state = _state(record, limits.stale_after, clock())
+    result = json.loads(record.result) if record.result else {}
+    if state is S.FAILED and not result.get("error"):
+        result["error"] = {"msgid": INTERRUPTED}
+    shown = (upload_files.load_problems(data_dir, upload_id, "problems")[:SHOWN]
+             if state in (S.CHECKED, S.FAILED) else [])
+    return UploadView(record.id, Kind(record.kind), record.filename, state, record.stage,
+                      record.done, record.total, result, record.encoding, record.sheet, shown)
+
+
+@reads(Action.IMPORT)
+def problem_report(db: Session, *, principal: Principal, upload_id: str, data_dir: Path,
                    fmt: str, lang: str) -> bytes:
-    """Every problem of an upload kept earlier, checked again, as a CSV or XLSX file."""
+    """Every problem the check of an upload found, as a CSV or XLSX file in ``lang``."""
     if fmt not in REPORT_FORMATS:
         raise NotFound(f"no {fmt} format")
-    path = stored(importer.data_dir, sha256=sha256, suffix=suffix)
-    result = importer.run(db, kind=kind, path=path, dry_run=True, skip_invalid=False)
-    return _written(lambda out: report.write_problems(result.problems, out, lang=lang),
-                    f"problems.{fmt}")
-
-
-def confirm(db: Session, importer: Importer, *, kind: Kind, sha256: str, suffix: str,
-            skip_invalid: bool) -> ImportResult:
-    """Import an upload checked earlier; with problems it writes nothing unless skipping."""
-    path = stored(importer.data_dir, sha256=sha256, suffix=suffix)
-    return importer.run(db, kind=kind, path=path, dry_run=False, skip_invalid=skip_invalid)
-
-
-def template_for(role: Role, kind: Kind, *, lang: str) -> bytes:
-    """The XLSX import template of ``kind`` with headers in ``lang``."""
-    _allow(role, kind)
-    return _written(lambda path: template.write_template(kind, path, lang=lang),
-                    f"{kind.value}.xlsx")
-
-
-def _written(write: Callable[[Path], None], name: str) -> bytes:
-    with tempfile.TemporaryDirectory(prefix="tuopin-import-") as folder:
-        path = Path(folder) / name
-        write(path)
+    if _record(db, principal, upload_id).state not in (S.CHECKED.value, S.FAILED.value):
+        raise NotFound(f"upload {upload_id} has no report")
+    problems = upload_files.load_problems(data_dir, upload_id, "problems")
+    with tempfile.TemporaryDirectory(prefix="tuopin-problems-") as folder:
+        path = Path(folder) / f"problems.{fmt}"
+        report.write_problems(problems, path, lang=lang)
         return path.read_bytes()
+
+
+@changes(Action.IMPORT)
+def confirm(db: Session, *, principal: Principal, upload_id: str, skip_invalid: bool,
+            clock: Clock = time.time) -> None:
+    """Ask for a checked upload to be imported (in the background: see ``run_import``)."""
+    record = _record(db, principal, upload_id)
+    policy.require(principal, action_of(kind=Kind(record.kind)))
+    if record.state != S.CHECKED.value:
+        raise RuleBroken(NOT_READY, state=Message(UploadState.of(record.state).title))
+    result = json.loads(record.result) if record.result else {}
+    if result.get("problems") and not skip_invalid:
+        raise RuleBroken(HAS_PROBLEMS)
+    result.update(skip_invalid=skip_invalid, error=None)
+    _move(record, S.IMPORTING, "import", 0, clock(), result)
+    db.flush()
+
+
+@changes(Action.IMPORT)
+def cancel(db: Session, *, principal: Principal, upload_id: str, data_dir: Path,
+           clock: Clock = time.time, stale_after: int = UploadLimits.stale_after) -> None:
+    """Give up an upload that is not being worked on (or whose work died); its files are
+    removed."""
+    record = _record(db, principal, upload_id)
+    if _state(record, stale_after, clock()) in (S.CHECKING, S.IMPORTING):
+        raise RuleBroken(NOT_READY, state=Message(UploadState.of(record.state).title))
+    _move(record, S.CANCELLED, "", 0, clock())
+    db.flush()
+    upload_files.remove(data_dir, upload_id)
+
+
+def purge(db: Session, *, data_dir: Path, now: float) -> int:
+    """Remove the uploads that expired (and their files); returns how many."""
+    expired = db.scalars(select(ImportUploadRecord).where(
+        ImportUploadRecord.expires_at < now)).all()
+    for record in expired:
+        upload_files.remove(data_dir, record.id)
+        db.delete(record)
+    db.flush()
+    return len(expired)
+
+
+def _move(record: ImportUploadRecord, state: UploadState, stage: str, done: int, now: float,
+          result: dict[str, Any] | None = None) -> None:
+    record.state, record.stage, record.done, record.updated_at = state.value, stage, done, now
+    if result is not None:
+        record.result = json.dumps(result, ensure_ascii=False, default=str)
+
+
+# -- the background tasks -----------------------------------------------------------------
+
+@contextmanager
+def _transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A transaction that commits on success, and also on a refusal that keeps its record
+    (a probe counted and audited: services.access.probes)."""
+    with sessions() as db:
+        db.begin()
+        try:
+            yield db
+        except BaseException as exc:
+            if getattr(exc, "keep_transaction", False):
+                db.commit()
+            else:
+                db.rollback()
+            raise
+        db.commit()
+
+
+def _step(sessions: sessionmaker[Session], upload_id: str, state: UploadState, stage: str,
+          done: int, clock: Clock, result: dict[str, Any] | None = None) -> None:
+    with _transaction(sessions) as db:
+        record = db.get(ImportUploadRecord, upload_id)
+        if record is not None:
+            _move(record, state, stage, done, clock(), result)
+
+
+def _summary(result: ImportResult) -> dict[str, Any]:
+    counts = result.preview if result.dry_run else (result.inserted, result.updated,
+                                                    result.unchanged)
+    return {"rows": result.rows, "problems": len(result.problems),
+            "rejected": len(result.rejected_rows), "written": result.written,
+            "counts": tuple(counts or (0, 0, 0))}
+
+
+def _failed(error: Exception) -> dict[str, Any]:
+    message = error.args[0] if error.args else str(error)
+    if isinstance(message, Message):
+        return {"error": {"msgid": message.msgid, "values": {
+            k: str(v) for k, v in message.values.items()}}}
+    return {"error": {"msgid": UNEXPECTED}}
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a background task needs besides the upload's id: where, when, who and limits."""
+
+    sessions: sessionmaker[Session]
+    principal: Principal
+    data_dir: Path
+    today: date
+    limits: UploadLimits = UploadLimits()
+    probe_limiter: ProbeLimiter | None = None
+    clock: Clock = time.time
+
+
+@changes(Action.IMPORT)
+def run_check(*, principal: Principal, task: Task, upload_id: str) -> None:
+    """Read, validate and dry-run an upload (in the background); never raises."""
+    clock, data_dir = task.clock, task.data_dir
+    try:
+        with _transaction(task.sessions) as db:
+            record = _record(db, principal, upload_id)
+            if record.state != S.RECEIVED.value:
+                return  # cancelled (or taken up) while it waited
+            kind, name = Kind(record.kind), record.filename
+            encoding, sheet, sha256 = record.encoding, record.sheet, record.sha256
+            _move(record, S.CHECKING, "read", 1, clock())
+        path = upload_files.received_path(data_dir, upload_id)
+        if path is None:
+            raise NotFound(f"upload {upload_id} has no file")
+        raw = read_file(path, encoding=encoding, sheet=sheet if path.suffix == ".xlsx" else
+                        None, name=name, max_rows=task.limits.max_rows,
+                        max_unpacked_bytes=task.limits.max_unpacked_bytes)
+        upload_files.drop_received(data_dir, upload_id)
+        _step(task.sessions, upload_id, S.CHECKING, "validate", 2, clock)
+        validated = validate_file(raw, kind, today=task.today)
+        upload_files.save_problems(data_dir, upload_id, "validation", validated.problems)
+        upload_files.save_validated(data_dir, upload_id, validated)
+        _step(task.sessions, upload_id, S.CHECKING, "check", 3, clock)
+        with _transaction(task.sessions) as db:
+            result = import_validated(
+                db, principal=principal, kind=kind, validated=validated,
+                source=Source(name, sha256, len(raw), raw.encoding), dry_run=True,
+                skip_invalid=True, probe_limiter=task.probe_limiter)
+        upload_files.save_problems(data_dir, upload_id, "problems", result.problems)
+        _step(task.sessions, upload_id, S.CHECKED, "", len(STAGES), clock, _summary(result))
+    except ValidationFailed as exc:  # the file as a whole: unreadable, too large, ...
+        upload_files.save_problems(data_dir, upload_id, "problems", list(exc.problems))
+        upload_files.drop_received(data_dir, upload_id)
+        _step(task.sessions, upload_id, S.FAILED, "", 0, clock,
+              {"problems": len(exc.problems), "error": {"msgid": UNREADABLE}})
+    except TooManyAttempts as exc:
+        upload_files.remove(data_dir, upload_id)
+        _step(task.sessions, upload_id, S.FAILED, "", 0, clock, _failed(exc))
+    except Exception as exc:  # noqa: BLE001 - a task must end in a state, never vanish
+        log.exception("checking upload %s failed", upload_id)
+        _step(task.sessions, upload_id, S.FAILED, "", 0, clock, _failed(exc))
+
+
+@changes(Action.IMPORT)
+def run_import(*, principal: Principal, task: Task, upload_id: str) -> None:
+    """Import a confirmed upload from its kept rows (in the background); never raises."""
+    clock, data_dir = task.clock, task.data_dir
+    try:
+        with _transaction(task.sessions) as db:
+            record = _record(db, principal, upload_id)
+            if record.state != S.IMPORTING.value:
+                return  # not (or no longer) confirmed
+            kind, name, sha256 = Kind(record.kind), record.filename, record.sha256
+            summary = json.loads(record.result or "{}")
+        problems = upload_files.load_problems(data_dir, upload_id, "validation")
+        validated = upload_files.load_validated(data_dir, upload_id, problems)
+        with _transaction(task.sessions) as db:
+            result = import_validated(
+                db, principal=principal, kind=kind, validated=validated,
+                source=Source(name, sha256, int(summary.get("rows", 0))), dry_run=False,
+                skip_invalid=bool(summary.get("skip_invalid")),
+                probe_limiter=task.probe_limiter)
+        if not result.written:  # the registry changed since the check
+            upload_files.save_problems(data_dir, upload_id, "problems", result.problems)
+            _step(task.sessions, upload_id, S.CHECKED, "", len(STAGES), clock,
+                  {**_summary(result), "error": {"msgid": CHANGED}})
+            return
+        upload_files.remove(data_dir, upload_id)
+        _step(task.sessions, upload_id, S.IMPORTED, "", len(STAGES), clock, _summary(result))
+    except TooManyAttempts as exc:
+        upload_files.remove(data_dir, upload_id)
+        _step(task.sessions, upload_id, S.FAILED, "", 0, clock, _failed(exc))
+    except Exception as exc:  # noqa: BLE001 - a task must end in a state, never vanish
+        log.exception("importing upload %s failed", upload_id)
+        _step(task.sessions, upload_id, S.FAILED, "", 0, clock, _failed(exc))

@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from tuopin.domain import monitoring as procedure
 from tuopin.domain.enums import (
@@ -27,14 +26,16 @@ from tuopin.domain.enums import (
     PlanStatus,
     ShockKind,
 )
-from tuopin.domain.errors import Conflict, Message, NotFound, RuleBroken
+from tuopin.domain.errors import Message, NotFound, RuleBroken
 from tuopin.domain.exit_criteria import lookup
+from tuopin.domain.money import parse_optional_money
 from tuopin.domain.scope import Scope
 from tuopin.i18n import N_
-from tuopin.services import audit
+from tuopin.services import audit, records
+from tuopin.services.access import policy
+from tuopin.services.access.policy import Action, changes, reads
+from tuopin.services.access.principal import Principal
 from tuopin.services.assessment.runs import get_run
-from tuopin.services.exits.household_exits import household
-from tuopin.services.registry.households import StaleVersion
 from tuopin.storage.models import (
     AssessmentResultRecord,
     HouseholdRecord,
@@ -43,9 +44,9 @@ from tuopin.storage.models import (
     PlanRecord,
     ShockEventRecord,
 )
-from tuopin.storage.scope import in_households, in_region
 
 DEFAULT_STANDARD = "cn-monitoring"
+CASE = N_("The monitoring case")
 SHOCK_WINDOW = timedelta(days=365)  # judged on the past 12 months (中农组发〔2021〕7号)
 CASE_FIELDS = ("state", "category", "risk_types", "source", "run_id", "opened_on", "deadline",
                "notice_start", "notice_end", "identified_on", "cleared_on", "plan_id")
@@ -95,34 +96,40 @@ def snapshot(record: MonitoringCaseRecord) -> dict[str, Any]:
     return {name: getattr(record, name) for name in CASE_FIELDS}
 
 
-def domain_case(record: MonitoringCaseRecord) -> procedure.MonitoringCase:
+def domain_case(record: MonitoringCaseRecord,
+                last_step_on: date | None = None) -> procedure.MonitoringCase:
     """The stored case as the domain's state machine sees it."""
     return procedure.MonitoringCase(
         lookup(MonitoringState, record.state), record.opened_on, record.deadline,
-        record.notice_start, record.notice_end, record.identified_on, record.cleared_on)
+        record.notice_start, record.notice_end, record.identified_on, record.cleared_on,
+        last_step_on)
+
+
+def last_step_on(db: Session, case_id: int) -> date | None:
+    """The date of a case's latest step (its events)."""
+    return db.scalar(select(func.max(MonitoringEventRecord.on))
+                     .where(MonitoringEventRecord.case_id == case_id))
 
 
 def flush(db: Session) -> None:
     """Flush, turning a lost race on a case's version into a Conflict."""
-    try:
-        db.flush()
-    except StaleDataError as exc:
-        raise Conflict(N_("the monitoring case was saved by someone else first; reload and "
-                          "try again")) from exc
+    records.flush(db, what=CASE)
 
 
 def load_case(db: Session, *, case_id: int, scope: Scope,
               expected_version: int | None = None) -> tuple[MonitoringCaseRecord,
                                                             HouseholdRecord]:
-    """A case and its household, inside the scope, at the version the caller saw."""
-    record = db.get(MonitoringCaseRecord, case_id)
-    home = db.get(HouseholdRecord, record.household_id) if record else None
-    if record is None or home is None or not scope.covers(home.village_code):
+    """A case and its household, inside the scope (a helper's: their households), at the
+    version the caller saw."""
+    found = db.execute(
+        select(MonitoringCaseRecord, HouseholdRecord)
+        .join(HouseholdRecord, HouseholdRecord.id == MonitoringCaseRecord.household_id)
+        .where(MonitoringCaseRecord.id == case_id, records.in_scope(scope))).first()
+    if found is None:
         raise NotFound(f"monitoring case {case_id} not found")
-    if expected_version is not None and record.version != expected_version:
-        raise StaleVersion(f"monitoring case {case_id} was changed by someone else first "
-                           f"(version {record.version}, you saw {expected_version}); reload "
-                           "and try again", snapshot(record))
+    record, home = found
+    records.check_version(CASE, found=record.version, expected=expected_version,
+                          current=snapshot(record))
     return record, home
 
 
@@ -173,9 +180,11 @@ def _new_case(home: HouseholdRecord, category: MonitoringCategory, risks: list[s
         deadline=opened.deadline)
 
 
-def scan(db: Session, *, run_id: int, as_of: date, scope: Scope, deadline_days: int,
-         actor: str, standard: str = DEFAULT_STANDARD) -> dict[str, Any]:
+@changes(Action.MONITOR_SCAN)
+def scan(db: Session, *, principal: Principal, run_id: int, as_of: date, deadline_days: int,
+         standard: str = DEFAULT_STANDARD) -> dict[str, Any]:
     """Propose a case for every household the run flags, unless it has an open case."""
+    actor, scope = principal.actor, principal.scope
     run = get_run(db, run_id)
     if run.standard_name != standard:
         raise RuleBroken(N_("run {run} assessed {found}; a monitoring scan needs a run of "
@@ -186,7 +195,7 @@ def scan(db: Session, *, run_id: int, as_of: date, scope: Scope, deadline_days: 
     has_open = exists().where(MonitoringCaseRecord.household_id == h.id,
                               MonitoringCaseRecord.state.in_(OPEN))
     flagged = (select(h, r.deprived, r.categories, has_open).join(r, r.household_id == h.id)
-               .where(r.run_id == run.id, in_region(scope, h.village_code),
+               .where(r.run_id == run.id, records.in_scope(scope),
                       h.status != HouseholdStatus.POOR.value,
                       (r.categories != "") | and_(r.poor.is_(True), shocked))
                .order_by(h.number))
@@ -206,17 +215,18 @@ def scan(db: Session, *, run_id: int, as_of: date, scope: Scope, deadline_days: 
     return {"run": run.id, "proposed": proposed, "skipped_open": skipped}
 
 
-def record_shock(db: Session, *, number: str, kind: ShockKind, occurred_on: date,
-                 amount: float | None, description: str | None, as_of: date, actor: str,
-                 scope: Scope, deadline_days: int) -> dict[str, Any]:
-    """Record a shock; it opens a re-assessment case (or attaches to the open one)."""
+@changes(Action.REPORT_SHOCK)
+def record_shock(db: Session, *, principal: Principal, number: str, kind: ShockKind,
+                 occurred_on: date, amount: object | None, description: str | None,
+                 as_of: date, deadline_days: int) -> dict[str, Any]:
+    """Record a shock (its loss in yuan and fen, if known); it opens a re-assessment case
+    (or attaches to the open one)."""
+    actor = principal.actor
     if occurred_on > as_of:
         raise RuleBroken(N_("a shock on {occurred} cannot be reported on {on}, before it "
                             "happened"), occurred=occurred_on.isoformat(), on=as_of.isoformat())
-    if amount is not None and amount < 0:
-        raise RuleBroken(N_("the amount must not be negative ({amount})"),
-                         amount=f"{amount:g}")
-    home = household(db, number=number, scope=scope)
+    loss = parse_optional_money(amount, field="amount")
+    home = records.household(db, principal=principal, number=number, lock=True)
     record = db.scalars(select(MonitoringCaseRecord).where(
         MonitoringCaseRecord.household_id == home.id, MonitoringCaseRecord.state.in_(OPEN))
         .order_by(MonitoringCaseRecord.id.desc())).first()
@@ -233,26 +243,36 @@ def record_shock(db: Session, *, number: str, kind: ShockKind, occurred_on: date
                                      to_state=record.state, on=as_of, by=actor, note=note))
     shock = ShockEventRecord(
         household_id=home.id, kind=kind.value, occurred_on=occurred_on, reported_on=as_of,
-        amount=amount, description=description, reported_by=actor,
+        amount=float(loss) if loss is not None else None, description=description,
+        reported_by=actor,
         case_id=record.id if record else None, reassess_by=as_of + timedelta(days=deadline_days))
     db.add(shock)
     flush(db)
     after = {"household": home.number, "kind": kind.value, "occurred_on": occurred_on,
-             "amount": amount, "case_id": shock.case_id, "reassess_by": shock.reassess_by}
+             "amount": shock.amount, "case_id": shock.case_id,
+             "reassess_by": shock.reassess_by}
     audit.record(db, actor=actor, action="shock", entity="shock_event",
                  entity_id=str(shock.id), after=after)
     return {"shock": shock.id, **after,
             "case": case_row(record, home, as_of=as_of) if record else None}
 
 
-def advance(db: Session, *, case_id: int, to: MonitoringState, on: date, note: str | None,
-            actor: str, scope: Scope, notice_days: int,
+def _step_action(*, to: MonitoringState, **_: object) -> Action:
+    return policy.monitoring_step(to)
+
+
+@changes(_step_action)
+def advance(db: Session, *, principal: Principal, case_id: int, to: MonitoringState, on: date,
+            as_of: date, note: str | None, notice_days: int,
             expected_version: int | None = None) -> dict[str, Any]:
-    """The next step of the procedure (or a rejection); identified households are monitored."""
-    record, home = load_case(db, case_id=case_id, scope=scope,
+    """The next step of the procedure (or a rejection), dated ``on`` (not after ``as_of``,
+    today, nor before the step it follows); each step is taken by its level (村申请、乡审核、
+    县审定: the policy). Identified households are monitored."""
+    actor = principal.actor
+    record, home = load_case(db, case_id=case_id, scope=principal.scope,
                              expected_version=expected_version)
-    moved = procedure.advance(domain_case(record), to, on=on, notice_days=notice_days,
-                              note=note)
+    moved = procedure.advance(domain_case(record, last_step_on(db, record.id)), to, on=on,
+                              as_of=as_of, notice_days=notice_days, note=note)
     apply(db, record, home, moved, on=on, actor=actor, note=note,
           action=f"monitor:{moved.state.value}")
     if moved.state is MonitoringState.IDENTIFIED:
@@ -282,13 +302,17 @@ def case_row(record: MonitoringCaseRecord, home: HouseholdRecord, *, as_of: date
             else 0, "version": record.version}
 
 
-def list_cases(db: Session, *, scope: Scope, as_of: date, late_only: bool = False,
-               state: MonitoringState | None = None) -> list[dict[str, Any]]:
-    """Every monitoring case in scope, optionally only one state or only the late ones."""
+@reads()
+def list_cases(db: Session, *, principal: Principal, as_of: date, late_only: bool = False,
+               state: MonitoringState | None = None,
+               number: str | None = None) -> list[dict[str, Any]]:
+    """Every monitoring case in scope (or of one household), optionally only one state or
+    only the late ones."""
     query = (select(MonitoringCaseRecord, HouseholdRecord)
              .join(HouseholdRecord, HouseholdRecord.id == MonitoringCaseRecord.household_id)
-             .where(in_region(scope, HouseholdRecord.village_code),
-                    in_households(scope, HouseholdRecord.number)))
+             .where(records.in_scope(principal.scope)))
+    if number is not None:
+        query = query.where(HouseholdRecord.number == number)
     if state is not None:
         query = query.where(MonitoringCaseRecord.state == state.value)
     found = db.execute(query.order_by(MonitoringCaseRecord.id)).all()
@@ -297,10 +321,11 @@ def list_cases(db: Session, *, scope: Scope, as_of: date, late_only: bool = Fals
     return [r for r in rows if r["late"]] if late_only else rows
 
 
-def show(db: Session, *, case_id: int, scope: Scope, as_of: date,
+@reads()
+def show(db: Session, *, principal: Principal, case_id: int, as_of: date,
          lang: str | None = None) -> dict[str, Any]:
     """A case, its steps and the shocks attached to it; with ``lang``, tuopin's notes in it."""
-    record, home = load_case(db, case_id=case_id, scope=scope)
+    record, home = load_case(db, case_id=case_id, scope=principal.scope)
     events = db.scalars(select(MonitoringEventRecord).where(
         MonitoringEventRecord.case_id == record.id).order_by(MonitoringEventRecord.id)).all()
     shocks = db.scalars(select(ShockEventRecord).where(ShockEventRecord.case_id == record.id)

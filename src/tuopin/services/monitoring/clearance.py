@@ -26,8 +26,9 @@ from tuopin.domain.enums import (
 )
 from tuopin.domain.errors import Message, RuleBroken
 from tuopin.domain.exit_criteria import lookup
-from tuopin.domain.scope import Scope
 from tuopin.i18n import N_
+from tuopin.services.access.policy import Action, changes, reads
+from tuopin.services.access.principal import Principal
 from tuopin.services.assessment.runs import run_standard
 from tuopin.services.monitoring.cases import (
     CLEARANCE_NOTE,
@@ -87,11 +88,13 @@ def clearance_facts(db: Session, home: HouseholdRecord, *, as_of: date,
                                     able_bodied_members=int(able or 0))
 
 
-def clear(db: Session, *, case_id: int, as_of: date, actor: str, scope: Scope,
+@changes(Action.CLEAR_RISK)
+def clear(db: Session, *, principal: Principal, case_id: int, as_of: date,
           standard: str = DEFAULT_STANDARD,
           expected_version: int | None = None) -> dict[str, Any]:
     """风险消除: close an identified case when every condition holds; else say which fails."""
-    record, home = load_case(db, case_id=case_id, scope=scope,
+    actor = principal.actor
+    record, home = load_case(db, case_id=case_id, scope=principal.scope,
                              expected_version=expected_version)
     facts = clearance_facts(db, home, as_of=as_of, standard=standard)
     cleared = procedure.clear(domain_case(record), facts, as_of=as_of,
@@ -134,7 +137,8 @@ def notice_facts(db: Session, record: MonitoringCaseRecord, home: HouseholdRecor
         notice_start=record.notice_start, notice_end=record.notice_end)
 
 
-def notice(db: Session, *, case_id: int, scope: Scope, lang: str = "zh") -> str:
+@reads()
+def notice(db: Session, *, principal: Principal, case_id: int, lang: str = "zh") -> str:
     """The text of a case's village notice (公示), free of ID, phone, bank and health data."""
-    record, home = load_case(db, case_id=case_id, scope=scope)
+    record, home = load_case(db, case_id=case_id, scope=principal.scope)
     return procedure.notice_text(notice_facts(db, record, home, lang=lang), lang=lang)

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from tuopin.domain import ledger
 from tuopin.domain.enums import MeasureStatus, PlanStatus
-from tuopin.domain.scope import Scope
+from tuopin.services import records
+from tuopin.services.access.policy import Action, reads
+from tuopin.services.access.principal import Principal
 from tuopin.storage.models import HelperRecord, HouseholdRecord, MeasureRecord, PlanRecord
-from tuopin.storage.scope import in_households, in_region
 
 OVERDUE_COLUMNS = ["measure", "household", "village_code", "kind", "content", "indicator",
                    "helper", "helper_name", "unit", "due_date", "days_overdue", "status",
@@ -26,8 +27,11 @@ GROUP_COLUMNS = ["helper", "helper_name", "unit", "measures", "total_days_overdu
                  "max_days_overdue", "without_reason"]
 
 
-def overdue(db: Session, *, scope: Scope, as_of: date) -> list[dict[str, Any]]:
-    """Measures still owed after their due date, most overdue first."""
+@reads()
+def overdue(db: Session, *, principal: Principal, as_of: date) -> list[dict[str, Any]]:
+    """Measures still owed after their due date, most overdue first (a helper's scope:
+    their households' only)."""
+    scope = principal.scope
     rows = db.execute(
         select(MeasureRecord.id, HouseholdRecord.number, HouseholdRecord.village_code,
                MeasureRecord.kind, MeasureRecord.content, MeasureRecord.indicator,
@@ -40,8 +44,7 @@ def overdue(db: Session, *, scope: Scope, as_of: date) -> list[dict[str, Any]]:
         .where(PlanRecord.status == PlanStatus.APPROVED.value,
                MeasureRecord.status.in_([s.value for s in ledger.OPEN]),
                MeasureRecord.due_date < as_of,
-               in_region(scope, HouseholdRecord.village_code),
-               in_households(scope, HouseholdRecord.number))
+               records.in_scope(scope))
         .order_by(MeasureRecord.due_date, MeasureRecord.id)
     ).all()
     return [{
@@ -53,10 +56,11 @@ def overdue(db: Session, *, scope: Scope, as_of: date) -> list[dict[str, Any]]:
     } for r in rows]
 
 
-def accountability(db: Session, *, scope: Scope, as_of: date) -> list[dict[str, Any]]:
+@reads(Action.READ_LISTS)
+def accountability(db: Session, *, principal: Principal, as_of: date) -> list[dict[str, Any]]:
     """The 问责清单: overdue measures grouped by responsible helper and unit, worst first."""
     groups: dict[tuple[str | None, str | None], dict[str, Any]] = {}
-    for row in overdue(db, scope=scope, as_of=as_of):
+    for row in overdue(db, principal=principal, as_of=as_of):
         group = groups.setdefault((row["helper"], row["unit"]), {
             "helper": row["helper"], "helper_name": row["helper_name"], "unit": row["unit"],
             "measures": 0, "total_days_overdue": 0, "max_days_overdue": 0,

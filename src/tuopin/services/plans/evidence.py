@@ -10,17 +10,20 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tuopin.domain import ledger
 from tuopin.domain.ledger import RuleBroken
-from tuopin.domain.scope import Scope
 from tuopin.i18n import N_
-from tuopin.services import audit
+from tuopin.services import audit, records
+from tuopin.services.access.policy import Action, changes
+from tuopin.services.access.principal import Principal
 from tuopin.services.plans.store import facts, measure_for_update
 from tuopin.storage.models import EvidenceRecord
 
@@ -80,29 +83,53 @@ def _check(data: bytes, filename: str, content_type: str | None, max_bytes: int)
     return sniffed
 
 
-def store(db: Session, *, measure_id: int, filename: str, data: bytes,
-          content_type: str | None, actor: str, as_of: date, data_dir: Path, max_bytes: int,
-          scope: Scope) -> EvidenceRecord:
+@dataclass(frozen=True)
+class EvidenceFile:
+    """A file handed in as evidence: its name, its bytes and the type its sender declared."""
+
+    filename: str
+    data: bytes
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class EvidenceStore:
+    """Where evidence is kept and how large a file may be (from the settings)."""
+
+    data_dir: Path
+    max_bytes: int
+
+
+@changes(Action.MOVE_MEASURE)
+def store(db: Session, *, principal: Principal, measure_id: int, file: EvidenceFile,
+          as_of: date, store: EvidenceStore) -> dict[str, Any]:
     """Attach a file to a measure (once per measure and hash), recording who and when."""
-    measure = measure_for_update(db, measure_id=measure_id, scope=scope)
+    measure = measure_for_update(db, measure_id=measure_id, scope=principal.scope)
     ledger.attach_evidence(facts(db, measure))
-    name = Path(filename).name[:255] or "evidence"
-    sniffed = _check(data, name, content_type, max_bytes)
+    data = file.data
+    name = Path(file.filename).name[:255] or "evidence"
+    sniffed = _check(data, name, file.content_type, store.max_bytes)
     sha = hashlib.sha256(data).hexdigest()
     existing = db.scalars(select(EvidenceRecord).where(
         EvidenceRecord.measure_id == measure_id, EvidenceRecord.sha256 == sha)).first()
     if existing is not None:
-        return existing
+        return _row(existing)
     # the file is written before the row commits; if the transaction rolls back, the file
     # stays as an unreferenced blob that the next upload of the same bytes reuses
-    _write_once(path_of(data_dir, sha, sniffed), data)
+    _write_once(path_of(store.data_dir, sha, sniffed), data)
     record = EvidenceRecord(measure_id=measure_id, sha256=sha, filename=name,
-                            content_type=sniffed, size=len(data), uploaded_by=actor,
+                            content_type=sniffed, size=len(data), uploaded_by=principal.actor,
                             uploaded_on=as_of)
     db.add(record)
-    db.flush()
-    audit.record(db, actor=actor, action="evidence", entity="measure",
+    records.flush(db, what=N_("The evidence"))
+    audit.record(db, actor=principal.actor, action="evidence", entity="measure",
                  entity_id=str(measure_id),
                  after={"evidence": record.id, "sha256": sha, "filename": name,
                         "content_type": sniffed, "size": len(data), "as_of": as_of})
-    return record
+    return _row(record)
+
+
+def _row(record: EvidenceRecord) -> dict[str, Any]:
+    return {"evidence": record.id, "file": record.filename, "sha256": record.sha256,
+            "type": record.content_type, "size": record.size, "by": record.uploaded_by,
+            "on": record.uploaded_on}

@@ -20,14 +20,18 @@ from tuopin.domain import ledger
 from tuopin.domain.enums import MeasureStatus, PlanStatus
 from tuopin.domain.errors import NotFound
 from tuopin.domain.scope import Scope
-from tuopin.services import audit
+from tuopin.services import audit, records
+from tuopin.services.access.policy import Action, changes, reads
+from tuopin.services.access.principal import Principal
 from tuopin.services.assessment.runs import get_run
 from tuopin.services.plans.store import (
     Helper,
     assigned_helpers,
     check_version,
+    current_plan_id,
     flush,
     plan_for_update,
+    plan_named,
     plan_snapshot,
     touch,
 )
@@ -40,7 +44,6 @@ from tuopin.storage.models import (
     PlanRecord,
     table_of,
 )
-from tuopin.storage.scope import in_region
 
 INDICATOR_WIDTH: int = getattr(table_of(MeasureRecord).c.indicator.type, "length", 32)
 
@@ -63,8 +66,7 @@ def _poor_results(db: Session, run_id: int, scope: Scope, number: str | None) ->
                     AssessmentResultRecord.deprived, AssessmentResultRecord.poor,
                     HouseholdRecord.main_cause, HouseholdRecord.other_causes)
              .join(HouseholdRecord, HouseholdRecord.id == AssessmentResultRecord.household_id)
-             .where(AssessmentResultRecord.run_id == run_id,
-                    in_region(scope, AssessmentResultRecord.village_code)))
+             .where(AssessmentResultRecord.run_id == run_id, records.in_scope(scope)))
     if number is not None:
         query = query.where(AssessmentResultRecord.household_number == number)
     else:
@@ -92,9 +94,11 @@ def _measures(drafts: list[ledger.DraftMeasure], helper: Helper | None,
     ) for d in drafts]
 
 
-def draft(db: Session, *, run_id: int, scope: Scope, actor: str, as_of: date,
+@changes(Action.DRAFT_PLANS)
+def draft(db: Session, *, principal: Principal, run_id: int, as_of: date,
           household_number: str | None = None) -> DraftReport:
     """Draft a plan for each poor household of a run (or one household), audited per plan."""
+    scope, actor = principal.scope, principal.actor
     get_run(db, run_id)
     query = _poor_results(db, run_id, scope, household_number)
     results = db.execute(query).all()
@@ -157,12 +161,14 @@ def _write_drafts(db: Session, pending: list[tuple[PlanRecord, dict[str, Any] | 
                      after={**plan_snapshot(db, plan, numbers), "as_of": as_of})
 
 
-def approve(db: Session, *, plan_id: int, scope: Scope, actor: str, as_of: date,
-            expected_version: int | None) -> PlanRecord:
+@changes(Action.APPROVE_PLAN)
+def approve(db: Session, *, principal: Principal, plan_id: int, as_of: date,
+            expected_version: int | None) -> dict[str, Any]:
     """Draft → approved (needs a measure that is not cancelled), audited."""
-    plan = plan_for_update(db, plan_id=plan_id, scope=scope)
+    actor = principal.actor
+    plan = plan_for_update(db, plan_id=plan_id, scope=principal.scope)
     before = plan_snapshot(db, plan)
-    check_version(f"plan {plan_id}", plan, expected_version, before)
+    check_version(plan_named(plan_id), plan, expected_version, before)
     live = sum(1 for m in plan.measures if m.status != MeasureStatus.CANCELLED.value)
     plan.status = ledger.approve(PlanStatus.of(plan.status), live_measures=live).value
     plan.approved_by, plan.approved_on = actor, as_of
@@ -170,15 +176,17 @@ def approve(db: Session, *, plan_id: int, scope: Scope, actor: str, as_of: date,
     audit.record(db, actor=actor, action="approve", entity="plan", entity_id=str(plan.id),
                  before={"status": before["status"], "version": before["version"]},
                  after={"status": plan.status, "version": plan.version, "as_of": as_of})
-    return plan
+    return {"plan": plan.id, "status": plan.status, "version": plan.version,
+            "approved_by": plan.approved_by, "approved_on": plan.approved_on}
 
 
-def approve_all(db: Session, *, scope: Scope, actor: str, as_of: date) -> list[dict[str, Any]]:
+@changes(Action.APPROVE_PLAN)
+def approve_all(db: Session, *, principal: Principal, as_of: date) -> list[dict[str, Any]]:
     """Approve every draft plan in scope that has a live measure; one audit event each."""
+    actor = principal.actor
     drafts = db.scalars(
         select(PlanRecord).join(HouseholdRecord, HouseholdRecord.id == PlanRecord.household_id)
-        .where(PlanRecord.status == PlanStatus.DRAFT.value,
-               in_region(scope, HouseholdRecord.village_code))
+        .where(PlanRecord.status == PlanStatus.DRAFT.value, records.in_scope(principal.scope))
         .options(selectinload(PlanRecord.measures)).order_by(PlanRecord.id)
         .with_for_update(of=PlanRecord).execution_options(populate_existing=True)).all()
     approved = []
@@ -198,14 +206,19 @@ def approve_all(db: Session, *, scope: Scope, actor: str, as_of: date) -> list[d
             for plan, _ in approved]
 
 
-def show(db: Session, *, number: str, scope: Scope) -> dict[str, Any]:
+@reads()
+def current_plan(db: Session, *, principal: Principal, number: str) -> int:
+    """The id of a household's plan (its newest one)."""
+    return current_plan_id(db, number=number, scope=principal.scope)
+
+
+@reads()
+def show(db: Session, *, principal: Principal, number: str) -> dict[str, Any]:
     """A household's plan and its measures as plain data (helper, evidence count, status)."""
-    household = db.scalars(select(HouseholdRecord).where(
-        HouseholdRecord.number == number, in_region(scope, HouseholdRecord.village_code))).first()
-    plan = None if household is None else db.scalars(
-        select(PlanRecord).where(PlanRecord.household_id == household.id)
-        .order_by(PlanRecord.id.desc())).first()
-    if household is None or plan is None:
+    household = records.household(db, principal=principal, number=number)
+    plan = db.scalars(select(PlanRecord).where(PlanRecord.household_id == household.id)
+                      .order_by(PlanRecord.id.desc())).first()
+    if plan is None:
         raise NotFound(f"household {number} has no plan")
     evidence = func.count(EvidenceRecord.id).label("evidence")
     rows = db.execute(

@@ -15,8 +15,10 @@ from tuopin.domain import ledger
 from tuopin.domain.enums import MeasureKind, MeasureStatus, PlanStatus, PovertyCause
 from tuopin.domain.errors import ValidationFailed
 from tuopin.domain.measures import entry
-from tuopin.domain.scope import Scope
+from tuopin.domain.money import parse_money
 from tuopin.services import audit
+from tuopin.services.access.policy import Action, changes, reads
+from tuopin.services.access.principal import Principal
 from tuopin.services.plans.store import (
     MEASURE_FIELDS,
     assigned_helpers,
@@ -26,8 +28,11 @@ from tuopin.services.plans.store import (
     flush,
     helper_by_number,
     measure_and_plan_for_update,
+    measure_named,
+    measure_row,
     measure_snapshot,
     plan_for_update,
+    plan_named,
     plan_snapshot,
     touch,
 )
@@ -56,13 +61,8 @@ def _date(value: object) -> date:
 
 
 def _budget(value: object) -> float:
-    try:
-        amount = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValidationFailed(f"budget: {value!r} is not a number") from None
-    if not 0 <= amount <= 100_000_000:
-        raise ValidationFailed(f"budget: {amount} is outside 0 to 100,000,000")
-    return amount
+    # yuan and fen, finite and bounded (domain.money); stored in a NUMERIC(14, 2) column
+    return float(parse_money(value, field="budget"))
 
 
 def _text(name: str, value: object, width: int | None = None) -> str | None:
@@ -114,17 +114,20 @@ def coerce(db: Session, changes: Mapping[str, object]) -> dict[str, Any]:
     return values
 
 
-def revise_measure(db: Session, *, measure_id: int, changes: Mapping[str, object],
-                   reason: str | None, actor: str, as_of: date, scope: Scope,
-                   expected_version: int | None) -> MeasureRecord:
+@changes(Action.EDIT_PLAN)
+def revise_measure(db: Session, *, principal: Principal, measure_id: int,
+                   changes: Mapping[str, object], reason: str | None, as_of: date,
+                   expected_version: int | None) -> dict[str, Any]:
     """Change a measure's fields: an edit on a draft, a revision (reason needed) once approved."""
-    measure, plan = measure_and_plan_for_update(db, measure_id=measure_id, scope=scope)
+    actor = principal.actor
+    measure, plan = measure_and_plan_for_update(db, measure_id=measure_id,
+                                                scope=principal.scope)
     before = measure_snapshot(db, measure)
-    check_version(f"measure {measure_id}", measure, expected_version, before)
+    check_version(measure_named(measure_id), measure, expected_version, before)
     ledger.revise(facts(db, measure), reason=reason)
     values = coerce(db, changes)
     if all(getattr(measure, k) == v for k, v in values.items()):
-        return measure  # nothing to change, nothing to record
+        return measure_row(db, measure)  # nothing to change, nothing to record
     for name, value in values.items():
         setattr(measure, name, value)
     touch(plan)
@@ -137,15 +140,17 @@ def revise_measure(db: Session, *, measure_id: int, changes: Mapping[str, object
     audit.record(db, actor=actor, action="revise" if approved else "edit", entity="measure",
                  entity_id=str(measure.id), before=before,
                  after={**after, "reason": reason, "as_of": as_of})
-    return measure
+    return measure_row(db, measure)
 
 
-def add_measure(db: Session, *, plan_id: int, fields: Mapping[str, object],
-                reason: str | None, actor: str, as_of: date, scope: Scope,
-                expected_version: int | None) -> MeasureRecord:
+@changes(Action.EDIT_PLAN)
+def add_measure(db: Session, *, principal: Principal, plan_id: int,
+                fields: Mapping[str, object], reason: str | None, as_of: date,
+                expected_version: int | None) -> dict[str, Any]:
     """Add a measure (defaults from the catalogue and the assigned helper); audited."""
-    plan = plan_for_update(db, plan_id=plan_id, scope=scope)
-    check_version(f"plan {plan_id}", plan, expected_version, plan_snapshot(db, plan))
+    actor = principal.actor
+    plan = plan_for_update(db, plan_id=plan_id, scope=principal.scope)
+    check_version(plan_named(plan_id), plan, expected_version, plan_snapshot(db, plan))
     if plan.status == PlanStatus.APPROVED.value:
         ledger.need_reason(reason)
     values = coerce(db, fields)
@@ -171,12 +176,13 @@ def add_measure(db: Session, *, plan_id: int, fields: Mapping[str, object],
     audit.record(db, actor=actor, action="add_measure", entity="measure",
                  entity_id=str(measure.id), after={**after, "plan": plan.id,
                                                     "reason": reason, "as_of": as_of})
-    return measure
+    return measure_row(db, measure)
 
 
-def history(db: Session, *, number: str, scope: Scope) -> list[dict[str, Any]]:
+@reads()
+def history(db: Session, *, principal: Principal, number: str) -> list[dict[str, Any]]:
     """A household's plan's revisions, oldest first, with before and after as data."""
-    plan_id = current_plan_id(db, number=number, scope=scope)
+    plan_id = current_plan_id(db, number=number, scope=principal.scope)
     rows = db.scalars(select(PlanRevisionRecord).where(PlanRevisionRecord.plan_id == plan_id)
                       .order_by(PlanRevisionRecord.id)).all()
     return [{"revision": r.id, "changed_on": r.changed_on, "changed_by": r.changed_by,

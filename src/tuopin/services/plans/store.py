@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
-from sqlalchemy.orm.exc import StaleDataError
 
 from tuopin.domain.enums import MeasureStatus, PlanStatus
-from tuopin.domain.errors import NotFound
+from tuopin.domain.errors import Message, NotFound
 from tuopin.domain.ledger import MeasureFacts
 from tuopin.domain.scope import Scope
-from tuopin.services.registry.households import StaleVersion
+from tuopin.i18n import N_
+from tuopin.services import records
 from tuopin.storage.models import (
     EvidenceRecord,
     HelperAssignmentRecord,
@@ -32,7 +32,6 @@ from tuopin.storage.models import (
     PlanRecord,
     UserRecord,
 )
-from tuopin.storage.scope import in_region
 
 MEASURE_FIELDS = ("kind", "content", "indicator", "cause", "helper", "unit", "due_date",
                   "budget", "funding_source")
@@ -50,7 +49,7 @@ def plan_for_update(db: Session, *, plan_id: int, scope: Scope) -> PlanRecord:
     """A plan in scope, locked and refreshed from the database."""
     plan = db.scalars(
         select(PlanRecord).join(HouseholdRecord, HouseholdRecord.id == PlanRecord.household_id)
-        .where(PlanRecord.id == plan_id, in_region(scope, HouseholdRecord.village_code))
+        .where(PlanRecord.id == plan_id, records.in_scope(scope))
         .with_for_update(of=PlanRecord).execution_options(populate_existing=True)
     ).first()
     if plan is None:
@@ -63,7 +62,7 @@ def current_plan_id(db: Session, *, number: str, scope: Scope) -> int:
     plan_id = db.scalar(
         select(func.max(PlanRecord.id))
         .join(HouseholdRecord, HouseholdRecord.id == PlanRecord.household_id)
-        .where(HouseholdRecord.number == number, in_region(scope, HouseholdRecord.village_code)))
+        .where(HouseholdRecord.number == number, records.in_scope(scope)))
     if plan_id is None:
         raise NotFound(f"household {number} has no plan")
     return plan_id
@@ -74,7 +73,7 @@ def measure_for_update(db: Session, *, measure_id: int, scope: Scope) -> Measure
     measure = db.scalars(
         select(MeasureRecord).join(PlanRecord, PlanRecord.id == MeasureRecord.plan_id)
         .join(HouseholdRecord, HouseholdRecord.id == PlanRecord.household_id)
-        .where(MeasureRecord.id == measure_id, in_region(scope, HouseholdRecord.village_code))
+        .where(MeasureRecord.id == measure_id, records.in_scope(scope))
         .with_for_update(of=MeasureRecord).execution_options(populate_existing=True)
     ).first()
     if measure is None:
@@ -106,7 +105,8 @@ def facts(db: Session, measure: MeasureRecord) -> MeasureFacts:
                                       .where(UserRecord.helper_id == measure.helper_id)))
     return MeasureFacts(measure_id=measure.id, status=MeasureStatus.of(measure.status),
                         plan_status=PlanStatus.of(measure.plan.status), evidence=evidence,
-                        responsible=frozenset(responsible))
+                        responsible=frozenset(responsible),
+                        approved_on=measure.plan.approved_on)
 
 
 def helper_number(db: Session, helper_id: int | None) -> str | None:
@@ -142,6 +142,20 @@ def measure_snapshot(db: Session, measure: MeasureRecord,
     }
 
 
+LEDGER_FIELDS = ("status", "completed_on", "verifier", "verified_on", "cancel_reason",
+                 "delay_reason", "follow_up", "remeasure", "remeasure_run_id", "version")
+
+
+def measure_state(measure: MeasureRecord) -> dict[str, Any]:
+    """Where a measure stands in the ledger, as plain data."""
+    return {"id": measure.id, **{n: getattr(measure, n) for n in LEDGER_FIELDS}}
+
+
+def measure_row(db: Session, measure: MeasureRecord) -> dict[str, Any]:
+    """A measure as the services hand it out: its fields, its ledger state and its plan."""
+    return {**measure_snapshot(db, measure), **measure_state(measure), "plan": measure.plan_id}
+
+
 def plan_snapshot(db: Session, plan: PlanRecord,
                   numbers: Mapping[int, str] | None = None) -> dict[str, Any]:
     """A plan and its measures as plain data."""
@@ -155,10 +169,15 @@ def plan_snapshot(db: Session, plan: PlanRecord,
 def check_version(what: str, record: PlanRecord | MeasureRecord, expected: int | None,
                   current: dict[str, Any]) -> None:
     """Refuse a save made on an older version than the stored one (None: no check)."""
-    if expected is not None and record.version != expected:
-        raise StaleVersion(
-            f"{what} was saved by someone else first (version {record.version}, you edited "
-            f"version {expected}); reload it and try again", current)
+    records.check_version(what, found=record.version, expected=expected, current=current)
+
+
+def plan_named(plan_id: int) -> Message:
+    return Message(N_("plan {plan}"), plan=plan_id)
+
+
+def measure_named(measure_id: int) -> Message:
+    return Message(N_("measure {measure}"), measure=measure_id)
 
 
 def touch(plan: PlanRecord) -> None:
@@ -168,10 +187,7 @@ def touch(plan: PlanRecord) -> None:
 
 def flush(db: Session) -> None:
     """Write pending changes; the version guard in the UPDATE is the last line of defence."""
-    try:
-        db.flush()
-    except StaleDataError as exc:
-        raise StaleVersion("saved by someone else first; reload it and try again", {}) from exc
+    records.flush(db, what=N_("The plan"))
 
 
 def assigned_helpers(db: Session, household_ids: Any, as_of: date) -> dict[int, Helper]:

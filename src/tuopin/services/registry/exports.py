@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session
 from tuopin.domain import regions
 from tuopin.domain.scope import Scope
 from tuopin.io.schema import FieldType, Kind, fields
+from tuopin.services import records
+from tuopin.services.access.policy import Action, reads
+from tuopin.services.access.principal import Principal
 from tuopin.storage.models import (
     HelperAssignmentRecord,
     HelperRecord,
@@ -33,7 +36,7 @@ ARROW_TYPES = {
 
 def _query(kind: Kind, scope: Scope) -> Select:
     names = [f.name for f in fields(kind)]
-    in_scope = in_region(scope, H.village_code)
+    in_scope = records.in_scope(scope)
     if kind is Kind.REGIONS:
         # the scope's ancestors too, so that the file re-imports into an empty store
         above = regions.ancestors(scope.region_code) if scope.region_code else []
@@ -62,9 +65,11 @@ def _query(kind: Kind, scope: Scope) -> Select:
     )
 
 
-def export_table(db: Session, *, kind: Kind, scope: Scope) -> pa.Table:
-    """The records of ``kind`` inside ``scope`` as an Arrow table with the import columns."""
-    rows = db.execute(_query(kind, scope)).all()
+@reads(Action.EXPORT)
+def export_table(db: Session, *, principal: Principal, kind: Kind) -> pa.Table:
+    """The records of ``kind`` in ``principal``'s scope as an Arrow table with the import
+    columns (a helper's scope: their households only)."""
+    rows = db.execute(_query(kind, principal.scope)).all()
     columns: dict[str, list[Any]] = {f.name: [] for f in fields(kind)}
     for row in rows:
         for name, value in zip(columns, row, strict=True):

@@ -2,7 +2,9 @@
 
 The audit trail names each record by its own id (a member by its row id, a measure by its
 id, a survey as ``number/year``…); this gathers the ids of one household's members, plans,
-measures and cases, and reads their events through the (entity, entity_id) index.
+measures and cases, and reads their events through the (entity, entity_id) index. The
+payloads hold personal numbers (a registration lists its members): they are masked for a
+principal whose role does not show them, and shown in full only as a recorded reveal.
 """
 
 from __future__ import annotations
@@ -13,18 +15,19 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from tuopin.domain.errors import NotFound
-from tuopin.services.access.users import Access
+from tuopin.services import records
+from tuopin.services.access import masking
+from tuopin.services.access.policy import reads
+from tuopin.services.access.principal import Principal
+from tuopin.services.access.throttle import QuotaLimiter
 from tuopin.storage.models import (
     AuditEventRecord,
-    HouseholdRecord,
     MeasureRecord,
     MemberRecord,
     MonitoringCaseRecord,
     PlanRecord,
     ShockEventRecord,
 )
-from tuopin.storage.scope import in_region
 
 A = AuditEventRecord
 LIMIT = 200  # the newest events; the rest stay in `tuopin audit log`
@@ -44,14 +47,14 @@ def _changes(before: str | None, after: str | None) -> list[dict[str, Any]]:
             for k in sorted(old.keys() | new.keys()) if old.get(k) != new.get(k)]
 
 
-def events(db: Session, *, access: Access, number: str,
-           limit: int = LIMIT) -> list[dict[str, Any]]:
-    """The household's audit events, newest first, each with what it changed."""
-    home = db.scalars(select(HouseholdRecord).where(
-        HouseholdRecord.number == number,
-        in_region(access.scope, HouseholdRecord.village_code))).first()
-    if home is None or not access.sees(number):
-        raise NotFound(f"household {number} not found")
+@reads()
+def events(db: Session, *, principal: Principal, number: str, reveal: bool = False,
+           limit: int = LIMIT, quota: QuotaLimiter | None = None) -> list[dict[str, Any]]:
+    """The household's audit events, newest first, each with what it changed; personal
+    numbers masked unless the principal's role shows them or ``reveal`` (recorded) asks."""
+    home = records.household(db, principal=principal, number=number)
+    if reveal:
+        masking.reveal_history(db, principal=principal, number=number, quota=quota)
     plans = select(PlanRecord.id).where(PlanRecord.household_id == home.id)
     named = {
         "household": [number], "exit_case": [number],
@@ -67,6 +70,7 @@ def events(db: Session, *, access: Access, number: str,
     wanted.append(and_(A.entity == "survey", A.entity_id.startswith(f"{number}/",
                                                                      autoescape=True)))
     rows = db.scalars(select(A).where(or_(*wanted)).order_by(A.id.desc()).limit(limit))
-    return [{"id": e.id, "at": e.at, "actor": e.actor, "action": e.action,
-             "entity": e.entity, "entity_id": e.entity_id,
-             "changes": _changes(e.before, e.after)} for e in rows]
+    found = [{"id": e.id, "at": e.at, "actor": e.actor, "action": e.action,
+              "entity": e.entity, "entity_id": e.entity_id,
+              "changes": _changes(e.before, e.after)} for e in rows]
+    return masking.mask_history(found, clear=reveal or principal.sees_identifiers)

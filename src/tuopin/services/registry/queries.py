@@ -11,25 +11,28 @@ from sqlalchemy.orm import Session
 from tuopin.domain import regions
 from tuopin.domain.enums import RegionLevel
 from tuopin.domain.errors import NotFound
-from tuopin.domain.scope import Scope
+from tuopin.services.access.policy import reads
+from tuopin.services.access.principal import Principal
 from tuopin.storage.repositories import RegistryRepository
 
 COUNT_KEYS = ("households", "members", "poor", "exited", "monitored")
 
 
-def summary(db: Session, *, scope: Scope) -> dict[str, int]:
+@reads()
+def summary(db: Session, *, principal: Principal) -> dict[str, int]:
     """How many regions, households, members, surveys and helpers are registered."""
-    repo = RegistryRepository(db, scope)
+    repo = RegistryRepository(db, principal.scope)
     totals = repo.counts()
     by_status = repo.status_counts()
     return {**totals, **{f"{k}_households": by_status.get(k, 0)
                          for k in ("poor", "exited", "monitored")}}
 
 
-def household_summary(db: Session, *, scope: Scope) -> dict[str, int]:
+@reads()
+def household_summary(db: Session, *, principal: Principal) -> dict[str, int]:
     """Households (by status) and helpers in the scope: the dashboard's registry cards,
     two grouped passes over households only (no member or survey is counted)."""
-    repo = RegistryRepository(db, scope)
+    repo = RegistryRepository(db, principal.scope)
     by_status = repo.status_counts()
     return {"households": sum(by_status.values()), "helpers": repo.helper_count(),
             **{f"{k}_households": by_status.get(k, 0) for k in ("poor", "exited", "monitored")}}
@@ -47,10 +50,11 @@ class RegionNode:
                 **self.counts}
 
 
-def region_tree(db: Session, *, scope: Scope, root: str | None = None,
+@reads()
+def region_tree(db: Session, *, principal: Principal, root: str | None = None,
                 depth: int = 5) -> list[RegionNode]:
     """Regions in code order with household and member counts rolled up every level."""
-    repo = RegistryRepository(db, scope)
+    repo = RegistryRepository(db, principal.scope)
     nodes = {r.code: RegionNode(r.code, r.name, r.level) for r in repo.regions(root, depth)}
     for row in repo.village_counts():
         for code in [*regions.ancestors(row.village_code), row.village_code]:
@@ -63,9 +67,11 @@ def region_tree(db: Session, *, scope: Scope, root: str | None = None,
     return [n for n in nodes.values() if n.level < top + depth]
 
 
-def household_detail(db: Session, *, scope: Scope, number: str, today: date) -> dict[str, Any]:
+@reads()
+def household_detail(db: Session, *, principal: Principal, number: str,
+                     today: date) -> dict[str, Any]:
     """A household with its members, surveys and helpers, as plain data."""
-    repo = RegistryRepository(db, scope)
+    repo = RegistryRepository(db, principal.scope)
     found = repo.household_rows(number)
     if found is None:
         raise NotFound(f"household {number} not found")
@@ -82,6 +88,9 @@ def _age(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def search(db: Session, *, scope: Scope, text: str, limit: int = 50) -> list[dict[str, Any]]:
+@reads()
+def search(db: Session, *, principal: Principal, text: str,
+           limit: int = 50) -> list[dict[str, Any]]:
     """Households whose number, member name or ID number matches ``text``."""
-    return [dict(r._mapping) for r in RegistryRepository(db, scope).search(text, limit)]
+    repo = RegistryRepository(db, principal.scope)
+    return [dict(r._mapping) for r in repo.search(text, limit)]

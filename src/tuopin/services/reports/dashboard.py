@@ -24,6 +24,8 @@ from tuopin.domain.enums import (
     RegionLevel,
 )
 from tuopin.domain.scope import Scope
+from tuopin.services.access.policy import reads
+from tuopin.services.access.principal import Principal
 from tuopin.storage.models import (
     AssessmentRollupRecord,
     AssessmentRunRecord,
@@ -142,10 +144,12 @@ def _workflow_counts(db: Session, scope: Scope, as_of: date) -> tuple[int, int, 
     return int(exits or 0), int(monitored or 0), int(overdue or 0)
 
 
-def overview(db: Session, *, scope: Scope, as_of: date,
+@reads()
+def overview(db: Session, *, principal: Principal, as_of: date,
              standard: str | None = None) -> Dashboard:
-    """The dashboard of ``scope`` on ``as_of`` from the newest run of ``standard``
-    (default: the standard of the newest run that has results in the scope)."""
+    """The dashboard of the principal's region on ``as_of`` from the newest run of
+    ``standard`` (default: the standard of the newest run that has results there)."""
+    scope = Scope(principal.scope.region_code)  # figures of the region, not of a helper's few
     runs = _runs(db, scope)
     standards = sorted({r.standard_name for r in runs})
     board = Dashboard(scope.region_code, standards)

@@ -22,6 +22,8 @@ from tuopin.analytics.mpi import MpiResult, af_measures, mpi_from_table, read_ta
 from tuopin.domain.enums import RegionLevel
 from tuopin.domain.errors import ValidationFailed
 from tuopin.domain.scope import Scope
+from tuopin.services.access.policy import reads
+from tuopin.services.access.principal import Principal
 from tuopin.services.assessment.runs import get_run, run_standard
 from tuopin.storage.models import (
     AssessmentResultRecord,
@@ -48,8 +50,12 @@ def _results(session: Session, run_id: int, scope: Scope) -> pa.Table:
     return pa.table({n: pa.array(c, t) for n, c, t in zip(names, columns, types, strict=True)})
 
 
-def incidence(session: Session, *, run_id: int, level: str, scope: Scope) -> list[dict[str, Any]]:
-    """Poor people ÷ people and poor households ÷ households for every region of ``level``."""
+@reads()
+def incidence(session: Session, *, principal: Principal, run_id: int,
+              level: str) -> list[dict[str, Any]]:
+    """Poor people ÷ people and poor households ÷ households for every region of ``level``
+    in the principal's region."""
+    scope = principal.scope
     if level not in LEVELS:
         raise ValidationFailed(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
     get_run(session, run_id)
@@ -129,8 +135,11 @@ def _persons(session: Session, results: pa.Table, year: int, by: str) -> tuple[
     return np.array(index, dtype=np.int64), np.array(groups, dtype=object)
 
 
-def mpi(session: Session, *, run_id: int, by: str | None, scope: Scope) -> MpiResult:
-    """The Alkire-Foster measures of a run, persons weighted, optionally by subgroup."""
+@reads()
+def mpi(session: Session, *, principal: Principal, run_id: int, by: str | None) -> MpiResult:
+    """The Alkire-Foster measures of a run in the principal's region, persons weighted,
+    optionally by subgroup."""
+    scope = principal.scope
     run = get_run(session, run_id)
     standard = run_standard(run)
     results = _results(session, run_id, scope)

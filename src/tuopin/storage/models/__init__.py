@@ -4,13 +4,15 @@ Enum columns store the enum's value (a short English id) as a string so that the
 read the same in SQLite, PostgreSQL, DuckDB and Spark. One module per noun.
 """
 
+from tuopin.storage.models.access import LoginSessionRecord, ThrottleEventRecord
 from tuopin.storage.models.assessment import (
     AssessmentResultRecord,
     AssessmentRollupRecord,
     AssessmentRunRecord,
 )
-from tuopin.storage.models.audit import AuditEventRecord, AuditHeadRecord, LoginFailureRecord
+from tuopin.storage.models.audit import AuditEventRecord, AuditHeadRecord
 from tuopin.storage.models.base import NAMING, Base, BigId, table_of
+from tuopin.storage.models.imports import ImportUploadRecord
 from tuopin.storage.models.plans import (
     EvidenceRecord,
     MeasureRecord,
@@ -42,7 +44,7 @@ __all__ = [
     "AuditEventRecord",
     "AuditHeadRecord",
     "Base",
-    "LoginFailureRecord",
+    "LoginSessionRecord",
     "BigId",
     "EvidenceRecord",
     "ExitCaseRecord",
@@ -50,6 +52,7 @@ __all__ = [
     "HelperAssignmentRecord",
     "HelperRecord",
     "HouseholdRecord",
+    "ImportUploadRecord",
     "MeasureRecord",
     "MemberRecord",
     "MonitoringCaseRecord",
@@ -59,6 +62,7 @@ __all__ = [
     "RegionRecord",
     "ShockEventRecord",
     "SurveyRecord",
+    "ThrottleEventRecord",
     "UserRecord",
     "table_of",
 ]

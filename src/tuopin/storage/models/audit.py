@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    BigInteger,
-    Float,
-    Index,
-    SmallInteger,
-    String,
-    Text,
-)
+from sqlalchemy import BigInteger, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tuopin.storage.models.base import Base, BigId
@@ -41,15 +34,3 @@ class AuditHeadRecord(Base):
     id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     last_id: Mapped[int] = mapped_column(BigInteger)
     last_hash: Mapped[str] = mapped_column(String(64))
-
-
-class LoginFailureRecord(Base):
-    """A failed login, kept for the rate limit's window (shared by every web worker)."""
-
-    __tablename__ = "login_failure"
-    __table_args__ = (Index("ix_login_failure_key", "username", "address", "at"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    username: Mapped[str] = mapped_column(String(64))
-    address: Mapped[str] = mapped_column(String(64))
-    at: Mapped[float] = mapped_column(Float)  # seconds since the epoch

@@ -8,7 +8,6 @@ answers the form, and never again: only its argon2id hash is stored.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -20,13 +19,12 @@ from tuopin.domain.errors import ValidationFailed
 from tuopin.i18n import N_
 from tuopin.io.problems import Problem
 from tuopin.services.access import users
-from tuopin.services.access.users import User
-from tuopin.web.deps import SessionDep, StateDep, require
+from tuopin.services.access.principal import Principal
+from tuopin.web.deps import PrincipalDep, SessionDep, StateDep
 from tuopin.web.routes.households import PostedForm
 
 router = APIRouter(prefix="/users")
 
-Manager = Annotated[User, require(users.MANAGERS)]
 FIELDS = ("username", "display_name", "role", "region_code", "helper_number", "password")
 # A page showing a password must not be kept by the browser or a proxy.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -44,9 +42,9 @@ class UserForm:
     template: str = "user_new.html"
 
     @classmethod
-    def empty(cls, db: Session, manager: User) -> UserForm:
-        return cls([r.value for r in users.roles_for(manager)],
-                   users.region_choices(db, manager=manager))
+    def empty(cls, db: Session, principal: Principal) -> UserForm:
+        return cls([r.value for r in users.roles_for(principal)],
+                   users.region_choices(db, principal=principal))
 
     def filled(self, form: FormData) -> UserForm:
         """The same form with what was posted (the password is never sent back)."""
@@ -77,44 +75,44 @@ def _password_page(request: Request, state: StateDep, account: str, password: st
 
 @router.get("")
 def account_list(request: Request, db: SessionDep, state: StateDep,
-                 manager: Manager) -> Response:
-    rows = users.accounts(db, manager=manager)
+                 principal: PrincipalDep) -> Response:
+    rows = users.accounts(db, principal=principal)
     return state.templates.TemplateResponse(request, "users.html", {"rows": rows})
 
 
 @router.get("/new")
-def new_form(request: Request, db: SessionDep, state: StateDep, manager: Manager) -> Response:
-    form = UserForm.empty(db, manager)
+def new_form(request: Request, db: SessionDep, state: StateDep,
+             principal: PrincipalDep) -> Response:
+    form = UserForm.empty(db, principal)
     return state.templates.TemplateResponse(request, form.template, {"form": form})
 
 
 @router.post("/new")
-def add(request: Request, db: SessionDep, state: StateDep, manager: Manager,
+def add(request: Request, db: SessionDep, state: StateDep, principal: PrincipalDep,
         posted: PostedForm) -> Response:
-    form = UserForm.empty(db, manager).filled(posted)
+    form = UserForm.empty(db, principal).filled(posted)
     request.state.form = form  # errors.py shows it again with each problem by its field
     values = form.values
     password = values["password"] or users.new_password()
-    account = users.add(db, username=values["username"], role=form.role(),
-                        region_code=values["region_code"] or None, password=password,
-                        actor=f"web:{manager.username}",
-                        display_name=values["display_name"] or None,
-                        helper_number=values["helper_number"] or None,
-                        hasher=state.hasher, manager=manager)
+    account = users.add(db, principal=principal, username=values["username"],
+                        role=form.role(), region_code=values["region_code"] or None,
+                        password=password, display_name=values["display_name"] or None,
+                        helper_number=values["helper_number"] or None, hasher=state.hasher)
     return _password_page(request, state, account.username,
                           "" if values["password"] else password, created=True)
 
 
 @router.post("/{username}/disable")
-def disable(request: Request, db: SessionDep, manager: Manager, username: str) -> Response:
-    users.disable(db, username=username, actor=f"web:{manager.username}", manager=manager)
+def disable(request: Request, db: SessionDep, principal: PrincipalDep,
+            username: str) -> Response:
+    users.disable(db, principal=principal, username=username)
     request.session["flash"] = N_("The account is disabled: its sessions end now.")
     return RedirectResponse("/users", status_code=303)
 
 
 @router.post("/{username}/reset-password")
-def reset_password(request: Request, db: SessionDep, state: StateDep, manager: Manager,
-                   username: str) -> Response:
-    password = users.reset_password(db, username=username, actor=f"web:{manager.username}",
-                                    hasher=state.hasher, manager=manager)
+def reset_password(request: Request, db: SessionDep, state: StateDep,
+                   principal: PrincipalDep, username: str) -> Response:
+    password = users.reset_password(db, principal=principal, username=username,
+                                    hasher=state.hasher)
     return _password_page(request, state, username, password, created=False)

@@ -9,16 +9,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tuopin.i18n import normalize_lang
-from tuopin.services.access import users
+from tuopin.services.access import sessions, users
 from tuopin.web import csrf
-from tuopin.web.deps import (
-    SESSION_LANG,
-    SESSION_SINCE,
-    SESSION_STAMP,
-    SESSION_USER,
-    SessionDep,
-    StateDep,
-)
+from tuopin.web.deps import SESSION_LANG, SESSION_TOKEN, SessionDep, StateDep
 
 router = APIRouter()
 
@@ -55,10 +48,13 @@ def login(request: Request, db: SessionDep, state: StateDep,
             request, "login.html", {"next": safe_next(next), "failed": True, "username": name},
             status_code=401)
     state.limiter.succeeded(db, name, _address(request))
+    now = time.time()
+    sessions.purge(db, limits=state.session_limits, now=now)
+    # a new session and a new token at every login: one fixed before it is worth nothing
+    token = sessions.start(db, user=user, address=_address(request), now=now)
     lang = request.session.get(SESSION_LANG)
     request.session.clear()
-    request.session.update({SESSION_USER: user.id, SESSION_STAMP: user.stamp,
-                            SESSION_SINCE: int(time.time())})
+    request.session[SESSION_TOKEN] = token
     if lang:
         request.session[SESSION_LANG] = lang
     csrf.rotate(request)
@@ -66,7 +62,10 @@ def login(request: Request, db: SessionDep, state: StateDep,
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, db: SessionDep) -> Response:
+    token = request.session.get(SESSION_TOKEN)
+    if isinstance(token, str):
+        sessions.end(db, token=token)  # a copy of the cookie is worth nothing from now on
     lang = request.session.get(SESSION_LANG)
     request.session.clear()
     if lang:

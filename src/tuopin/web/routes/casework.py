@@ -22,61 +22,33 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from tuopin.domain import monitoring as procedure
-from tuopin.domain.enums import (
-    ExitState,
-    HouseholdStatus,
-    MonitoringState,
-    Role,
-    ShockKind,
-    Titled,
-)
-from tuopin.domain.errors import NotFound, PermissionDenied, RuleBroken, ValidationFailed
-from tuopin.domain.scope import Scope
+from tuopin.domain.enums import ExitState, HouseholdStatus, MonitoringState, ShockKind, Titled
+from tuopin.domain.errors import NotFound, RuleBroken, ValidationFailed
 from tuopin.i18n import N_, gettext, translate
 from tuopin.io.problems import Problem
-from tuopin.services.access import users
-from tuopin.services.access.users import Access, User
+from tuopin.services.access import policy
+from tuopin.services.access.policy import Action
+from tuopin.services.access.principal import Principal
 from tuopin.services.exits import household_exits as exits
 from tuopin.services.monitoring import cases as monitoring
 from tuopin.services.monitoring import clearance as monitor_clearance
 from tuopin.services.registry import lookup
-from tuopin.web.deps import (
-    AccessDep,
-    CurrentUser,
-    Editor,
-    LangDep,
-    SessionDep,
-    StateDep,
-    TodayDep,
-    require,
-)
-from tuopin.web.routes.plans import render, village_of
+from tuopin.web.deps import LangDep, PrincipalDep, SessionDep, StateDep, TodayDep
+from tuopin.web.routes.plans import render
 
 router = APIRouter(prefix="/households")
 
-# 村申请、乡审核、县审定 (DOMAIN.md, 中农组发〔2021〕7号): the village takes the first steps of
-# monitoring, the township reviews the notice, the county decides (identified or not) and,
-# as for identification, clears the risk. A household's exit is the village's procedure from
-# proposal to announcement (厅字〔2016〕16号), so every editor may take its steps.
-TOWNSHIP_UP = frozenset({Role.ADMIN, Role.COUNTY_OFFICER, Role.TOWNSHIP_OFFICER})
-COUNTY_UP = frozenset({Role.ADMIN, Role.COUNTY_OFFICER})
-DECIDED_BY = {MonitoringState.TOWNSHIP_REVIEWED: TOWNSHIP_UP,
-              MonitoringState.IDENTIFIED: COUNTY_UP, MonitoringState.REJECTED: COUNTY_UP}
+# Who takes which step (村申请、乡审核、县审定) is the services' policy: the panels only offer
+# what it allows the principal.
 # The exit steps offered in each state (the domain still decides whether one is allowed).
 EXIT_STEPS = {ExitState.NOT_EXITED: ("propose",), ExitState.RETURNED: ("propose",),
               ExitState.PRE_EXIT: ("notice",), ExitState.IN_NOTICE: ("announce", "object")}
 REFUSED = N_("This step was not taken: {reason}")
-Decider = Annotated[User, require(COUNTY_UP)]
 
 Version = Annotated[int, Form(ge=1)]
 SeenVersion = Annotated[int, Form(ge=0)]  # 0: no exit case existed when the page was opened
 Text = Annotated[str, Form(max_length=2000)]
 Note = Annotated[str, Form(max_length=500)]
-
-
-def may_take(role: Role, to: MonitoringState) -> bool:
-    """Whether ``role`` may take the monitoring step leading to ``to``."""
-    return role in DECIDED_BY.get(to, users.EDITORS)
 
 
 def _changed(lang: str, enum: type[Titled], state: object) -> str:
@@ -129,7 +101,7 @@ class MonitoringPanel:
     number: str
     lang: str
     today: date
-    role: Role
+    principal: Principal
     cases: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     template: str = "monitoring_page.html"
@@ -138,7 +110,7 @@ class MonitoringPanel:
     @property
     def may_report(self) -> bool:
         """Whether this user may record a shock."""
-        return self.role in users.EDITORS
+        return policy.allows(self.principal, Action.REPORT_SHOCK)
 
     @property
     def shock_kinds(self) -> list[ShockKind]:
@@ -150,10 +122,11 @@ class MonitoringPanel:
         if state not in procedure.NEXT:
             return []
         return [to for to in (procedure.NEXT[state], MonitoringState.REJECTED)
-                if may_take(self.role, to)]
+                if policy.allows(self.principal, policy.monitoring_step(to))]
 
     def may_clear(self, case: dict[str, Any]) -> bool:
-        return case["state"] == MonitoringState.IDENTIFIED and self.role in COUNTY_UP
+        return (case["state"] == MonitoringState.IDENTIFIED
+                and policy.allows(self.principal, Action.CLEAR_RISK))
 
     def with_problems(self, problems: list[Problem], message: str,
                       lang: str) -> MonitoringPanel:
@@ -163,27 +136,26 @@ class MonitoringPanel:
         return replace(self, error=_changed(self.lang, MonitoringState, current.get("state")))
 
 
-def load_exit(db: Session, *, access: Access, user: User, number: str, lang: str,
+def load_exit(db: Session, *, principal: Principal, number: str, lang: str,
               today: date) -> ExitPanel:
-    """The exit panel of a household the user may see."""
-    if not access.sees(number):
-        raise NotFound(f"household {number} not found")
-    case = exits.show(db, number=number, scope=access.scope)
+    """The exit panel of a household the principal may see."""
+    case = exits.show(db, principal=principal, number=number)
     # an exit is judged on the national standard's newest run (not a monitoring scan's)
-    run = lookup.latest_run(db, scope=access.scope, number=number,
+    run = lookup.latest_run(db, principal=principal, number=number,
                             standard=exits.DEFAULT_STANDARD)
-    return ExitPanel(number, lang, today, case, run, may_act=user.role in users.EDITORS)
+    return ExitPanel(number, lang, today, case, run,
+                     may_act=policy.allows(principal, Action.EXIT_STEP))
 
 
-def load_monitoring(db: Session, *, access: Access, user: User, number: str, lang: str,
+def load_monitoring(db: Session, *, principal: Principal, number: str, lang: str,
                     today: date) -> MonitoringPanel:
-    """The monitoring panel of a household the user may see: each case with its steps."""
-    village = Scope(village_of(db, access, number))  # a village's few cases, not the county's
-    ids = [c["case"] for c in monitoring.list_cases(db, scope=village, as_of=today)
-           if c["number"] == number]
-    cases = [monitoring.show(db, case_id=i, scope=village, as_of=today, lang=lang)
+    """The monitoring panel of a household the principal may see: each case with its steps."""
+    exits.show(db, principal=principal, number=number)  # NotFound if it is not theirs
+    ids = [c["case"] for c in monitoring.list_cases(db, principal=principal, as_of=today,
+                                                    number=number)]
+    cases = [monitoring.show(db, principal=principal, case_id=i, as_of=today, lang=lang)
              for i in ids]
-    return MonitoringPanel(number, lang, today, user.role, cases)
+    return MonitoringPanel(number, lang, today, principal, cases)
 
 
 @contextmanager
@@ -205,107 +177,100 @@ def _done(request: Request, number: str, panel: str, message: str = N_("Saved.")
     return RedirectResponse(f"/households/{number}#{panel}", status_code=303)
 
 
-def _actor(user: User) -> str:
-    return f"web:{user.username}"
-
-
 @router.get("/{number}/exit")
-def exit_panel(request: Request, db: SessionDep, state: StateDep, user: CurrentUser,
-               access: AccessDep, today: TodayDep, lang: LangDep, number: str) -> Response:
-    panel = load_exit(db, access=access, user=user, number=number, lang=lang, today=today)
+def exit_panel(request: Request, db: SessionDep, state: StateDep, principal: PrincipalDep,
+               today: TodayDep, lang: LangDep, number: str) -> Response:
+    panel = load_exit(db, principal=principal, number=number, lang=lang, today=today)
     return render(request, state, "_exit_panel.html", "exit_page.html", {"form": panel})
 
 
-def _exit_form(request: Request, db: Session, access: Access, user: User, number: str,
-               lang: str, today: date) -> None:
+def _exit_form(request: Request, db: Session, principal: Principal, number: str, lang: str,
+               today: date) -> None:
     """Check the household is the user's; keep its panel for errors.py to show again."""
-    request.state.form = load_exit(db, access=access, user=user, number=number, lang=lang,
+    request.state.form = load_exit(db, principal=principal, number=number, lang=lang,
                                    today=today)
 
 
 @router.post("/{number}/exit/propose")
-def exit_propose(request: Request, db: SessionDep, state: StateDep, user: Editor,
-                 access: AccessDep, today: TodayDep, lang: LangDep, number: str,
+def exit_propose(request: Request, db: SessionDep, state: StateDep, principal: PrincipalDep,
+                 today: TodayDep, lang: LangDep, number: str,
                  run: Annotated[int, Form(ge=1)], version: SeenVersion,
                  minutes: Text = "") -> Response:
-    _exit_form(request, db, access, user, number, lang, today)
+    _exit_form(request, db, principal, number, lang, today)
     with _explained(lang):
-        exits.propose(db, number=number, run_id=run, minutes=minutes, as_of=today,
-                      actor=_actor(user), scope=access.scope,
+        exits.propose(db, principal=principal, number=number, run_id=run, minutes=minutes,
+                      as_of=today,
                       allow_identification_year=state.settings.exit_in_identification_year,
                       expected_version=version or None)
     return _done(request, number, "exit")
 
 
 @router.post("/{number}/exit/notice")
-def exit_notice(request: Request, db: SessionDep, state: StateDep, user: Editor,
-                access: AccessDep, today: TodayDep, lang: LangDep, number: str,
+def exit_notice(request: Request, db: SessionDep, state: StateDep, principal: PrincipalDep,
+                today: TodayDep, lang: LangDep, number: str,
                 start: Annotated[date, Form()], version: Version) -> Response:
-    _exit_form(request, db, access, user, number, lang, today)
+    _exit_form(request, db, principal, number, lang, today)
     with _explained(lang):
-        exits.start_notice(db, number=number, start=start, actor=_actor(user),
-                           scope=access.scope, notice_days=state.settings.exit_notice_days,
+        exits.start_notice(db, principal=principal, number=number, start=start, as_of=today,
+                           notice_days=state.settings.exit_notice_days,
                            expected_version=version)
     return _done(request, number, "exit")
 
 
 @router.post("/{number}/exit/announce")
-def exit_announce(request: Request, db: SessionDep, state: StateDep, user: Editor,
-                  access: AccessDep, today: TodayDep, lang: LangDep, number: str,
-                  version: Version) -> Response:
-    _exit_form(request, db, access, user, number, lang, today)
+def exit_announce(request: Request, db: SessionDep, state: StateDep, principal: PrincipalDep,
+                  today: TodayDep, lang: LangDep, number: str, version: Version) -> Response:
+    _exit_form(request, db, principal, number, lang, today)
     with _explained(lang):
-        exits.announce(db, number=number, as_of=today, actor=_actor(user), scope=access.scope,
+        exits.announce(db, principal=principal, number=number, as_of=today,
                        allow_identification_year=state.settings.exit_in_identification_year,
                        expected_version=version)
     return _done(request, number, "exit")
 
 
 @router.post("/{number}/exit/object")
-def exit_object(request: Request, db: SessionDep, user: Editor, access: AccessDep,
-                today: TodayDep, lang: LangDep, number: str, version: Version,
+def exit_object(request: Request, db: SessionDep, principal: PrincipalDep, today: TodayDep,
+                lang: LangDep, number: str, version: Version,
                 reason: Note = "") -> Response:
-    _exit_form(request, db, access, user, number, lang, today)
+    _exit_form(request, db, principal, number, lang, today)
     with _explained(lang):
-        exits.record_objection(db, number=number, reason=reason, as_of=today,
-                               actor=_actor(user), scope=access.scope,
-                               expected_version=version)
+        exits.record_objection(db, principal=principal, number=number, reason=reason,
+                               as_of=today, expected_version=version)
     return _done(request, number, "exit")
 
 
 @router.get("/{number}/monitoring")
-def monitoring_panel(request: Request, db: SessionDep, state: StateDep, user: CurrentUser,
-                     access: AccessDep, today: TodayDep, lang: LangDep,
+def monitoring_panel(request: Request, db: SessionDep, state: StateDep,
+                     principal: PrincipalDep, today: TodayDep, lang: LangDep,
                      number: str) -> Response:
-    panel = load_monitoring(db, access=access, user=user, number=number, lang=lang,
-                            today=today)
+    panel = load_monitoring(db, principal=principal, number=number, lang=lang, today=today)
     return render(request, state, "_monitoring_panel.html", "monitoring_page.html",
                   {"form": panel})
 
 
-def _monitoring_form(request: Request, db: Session, access: Access, user: User, number: str,
+def _monitoring_form(request: Request, db: Session, principal: Principal, number: str,
                      lang: str, today: date, case_id: int | None = None) -> None:
     """Check the household (and the case) is the user's; keep the panel for errors.py."""
-    panel = load_monitoring(db, access=access, user=user, number=number, lang=lang,
-                            today=today)
+    panel = load_monitoring(db, principal=principal, number=number, lang=lang, today=today)
     if case_id is not None and not any(c["case"] == case_id for c in panel.cases):
         raise NotFound(f"monitoring case {case_id} not found")
     request.state.form = panel
 
 
 @router.post("/{number}/monitoring/shock")
-def monitoring_shock(request: Request, db: SessionDep, state: StateDep, user: Editor,
-                     access: AccessDep, today: TodayDep, lang: LangDep, number: str,
+def monitoring_shock(request: Request, db: SessionDep, state: StateDep,
+                     principal: PrincipalDep, today: TodayDep, lang: LangDep, number: str,
                      kind: Annotated[ShockKind, Form()],
                      occurred_on: Annotated[date, Form()],
-                     amount: Annotated[float | None, Form()] = None,
+                     amount: Annotated[str, Form(max_length=32)] = "",
                      note: Note = "") -> Response:
-    _monitoring_form(request, db, access, user, number, lang, today)
+    _monitoring_form(request, db, principal, number, lang, today)
     with _explained(lang):
+        # the amount is handed on as typed: the service takes only yuan and fen, finite
         row = monitoring.record_shock(
-            db, number=number, kind=kind, occurred_on=occurred_on, amount=amount,
-            description=note.strip() or None, as_of=today, actor=_actor(user),
-            scope=access.scope, deadline_days=state.settings.monitoring_deadline_days)
+            db, principal=principal, number=number, kind=kind, occurred_on=occurred_on,
+            amount=amount.strip() or None, description=note.strip() or None, as_of=today,
+            deadline_days=state.settings.monitoring_deadline_days)
     if row["case"] is None:
         return _done(request, number, "monitoring", N_(
             "The shock was recorded. A registered poor household's plan answers it: no "
@@ -314,40 +279,38 @@ def monitoring_shock(request: Request, db: SessionDep, state: StateDep, user: Ed
 
 
 @router.post("/{number}/monitoring/{case_id}/advance")
-def monitoring_advance(request: Request, db: SessionDep, state: StateDep, user: Editor,
-                       access: AccessDep, today: TodayDep, lang: LangDep, number: str,
+def monitoring_advance(request: Request, db: SessionDep, state: StateDep,
+                       principal: PrincipalDep, today: TodayDep, lang: LangDep, number: str,
                        case_id: int, to: Annotated[MonitoringState, Form()],
                        version: Version, on: Annotated[date | None, Form()] = None,
                        note: Note = "") -> Response:
-    if not may_take(user.role, to):
-        raise PermissionDenied(N_("Your role may not do this."))
-    _monitoring_form(request, db, access, user, number, lang, today, case_id)
+    _monitoring_form(request, db, principal, number, lang, today, case_id)
     with _explained(lang):
-        monitoring.advance(db, case_id=case_id, to=to, on=on or today,
-                           note=note.strip() or None, actor=_actor(user), scope=access.scope,
+        monitoring.advance(db, principal=principal, case_id=case_id, to=to, on=on or today,
+                           as_of=today, note=note.strip() or None,
                            notice_days=state.settings.monitoring_notice_days,
                            expected_version=version)
     return _done(request, number, "monitoring")
 
 
 @router.post("/{number}/monitoring/{case_id}/clear")
-def monitoring_clear(request: Request, db: SessionDep, user: Decider, access: AccessDep,
+def monitoring_clear(request: Request, db: SessionDep, principal: PrincipalDep,
                      today: TodayDep, lang: LangDep, number: str, case_id: int,
                      version: Version) -> Response:
-    _monitoring_form(request, db, access, user, number, lang, today, case_id)
+    _monitoring_form(request, db, principal, number, lang, today, case_id)
     with _explained(lang):
-        monitor_clearance.clear(db, case_id=case_id, as_of=today, actor=_actor(user),
-                                scope=access.scope, expected_version=version)
+        monitor_clearance.clear(db, principal=principal, case_id=case_id, as_of=today,
+                                expected_version=version)
     return _done(request, number, "monitoring")
 
 
 @router.get("/{number}/monitoring/{case_id}/notice")
-def monitoring_notice(request: Request, db: SessionDep, state: StateDep, user: CurrentUser,
-                      access: AccessDep, today: TodayDep, lang: LangDep, number: str,
+def monitoring_notice(request: Request, db: SessionDep, state: StateDep,
+                      principal: PrincipalDep, today: TodayDep, lang: LangDep, number: str,
                       case_id: int) -> Response:
-    _monitoring_form(request, db, access, user, number, lang, today, case_id)
+    _monitoring_form(request, db, principal, number, lang, today, case_id)
     with _explained(lang):
-        text = monitor_clearance.notice(db, case_id=case_id, scope=access.scope, lang=lang)
+        text = monitor_clearance.notice(db, principal=principal, case_id=case_id, lang=lang)
     heading, *lines = text.splitlines()
     return state.templates.TemplateResponse(request, "monitoring_notice.html", {
         "number": number, "case": case_id, "heading": heading, "lines": lines})

@@ -13,7 +13,7 @@ from tuopin.services.registry import queries as registry
 from tuopin.services.reports import dashboard
 from tuopin.services.reports.dashboard import Dashboard
 from tuopin.web.charts import households_by_status
-from tuopin.web.deps import AccessDep, LangDep, SessionDep, StateDep, TodayDep
+from tuopin.web.deps import LangDep, PrincipalDep, SessionDep, StateDep, TodayDep
 
 router = APIRouter()
 LAYOUT = {"margin": {"l": 56, "r": 16, "t": 48, "b": 64}, "height": 320}
@@ -46,20 +46,20 @@ def trend_chart(board: Dashboard, lang: str) -> str:
 
 
 @router.get("/")
-def home(request: Request, db: SessionDep, state: StateDep, access: AccessDep,
+def home(request: Request, db: SessionDep, state: StateDep, principal: PrincipalDep,
          today: TodayDep, lang: LangDep,
          standard: Annotated[str | None, Query(max_length=64)] = None) -> Response:
     def figures() -> tuple[dict[str, int], Dashboard]:
-        return (registry.household_summary(db, scope=access.scope),
-                dashboard.overview(db, scope=access.scope, as_of=today, standard=standard))
+        return (registry.household_summary(db, principal=principal),
+                dashboard.overview(db, principal=principal, as_of=today, standard=standard))
 
     # The counts of the registry and the workflows may be dashboard_cache_seconds old; the
     # poverty figures are the run's roll-up, which never changes.
-    summary, board = state.figures.get(("home", access.scope.region_code, today, standard),
+    summary, board = state.figures.get(("home", principal.scope.region_code, today, standard),
                                        figures)
     return state.templates.TemplateResponse(request, "home.html", {
         "summary": summary, "chart": households_by_status(summary, lang),
-        "region": access.scope.region_code, "board": board, "year": today.year,
+        "region": principal.scope.region_code, "board": board, "year": today.year,
         "incidence_chart": incidence_chart(board, lang), "trend_chart": trend_chart(board, lang),
-        "mine": None if access.households is None else len(access.households),
+        "mine": None if principal.households is None else len(principal.households),
     })

@@ -21,43 +21,24 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from tuopin.domain.enums import MeasureKind, MeasureStatus, Role
+from tuopin.domain.enums import MeasureKind, MeasureStatus
 from tuopin.domain.errors import NotFound, ValidationFailed
 from tuopin.domain.ledger import RuleBroken
 from tuopin.i18n import N_, translate
 from tuopin.io.problems import Problem
-from tuopin.services.access import users
-from tuopin.services.access.users import Access, User
-from tuopin.services.exits import household_exits as exits
-from tuopin.services.plans import evidence, ledger
+from tuopin.services import records
+from tuopin.services.access import policy
+from tuopin.services.access.policy import Action
+from tuopin.services.access.principal import Principal
 from tuopin.services.plans import household_plans as plans
+from tuopin.services.plans import ledger
 from tuopin.services.plans import revisions as plan_revisions
-from tuopin.web.deps import (
-    AccessDep,
-    CurrentUser,
-    Editor,
-    LangDep,
-    SessionDep,
-    StateDep,
-    TodayDep,
-    require,
-)
+from tuopin.services.plans.evidence import EvidenceFile, EvidenceStore
+from tuopin.web.deps import LangDep, PrincipalDep, SessionDep, StateDep, TodayDep
 from tuopin.web.routes.households import PostedForm
 
 router = APIRouter(prefix="/households")
 
-# Who may move a measure: those who change the registry, and a helper (for the households
-# assigned to them only: AccessDep already hides every other household).
-ACTORS = frozenset({Role.ADMIN, Role.COUNTY_OFFICER, Role.TOWNSHIP_OFFICER,
-                    Role.VILLAGE_CADRE, Role.HELPER})
-Actor = Annotated[User, require(ACTORS)]
-# Checking a measure off (对账销号) is also the verifier's job; the ledger refuses a verifier
-# who is among the measure's responsible people.
-VERIFIERS = ACTORS | {Role.VERIFIER}
-Verifier = Annotated[User, require(VERIFIERS)]
-# Approving a plan commits public money: officers and admins, not the village that drafted it.
-APPROVERS = frozenset({Role.ADMIN, Role.COUNTY_OFFICER, Role.TOWNSHIP_OFFICER})
-Approver = Annotated[User, require(APPROVERS)]
 Version = Annotated[int, Form(ge=1)]
 Reason = Annotated[str, Form(max_length=500)]
 
@@ -211,24 +192,19 @@ class PlanPanel:
                 "version": draft.version, "reason": draft.reason, "open": True}
 
 
-def village_of(db: Session, access: Access, number: str) -> str:
-    """The village of a household the user may see (NotFound for any other)."""
-    if not access.sees(number):
-        raise NotFound(f"household {number} not found")
-    return exits.household(db, number=number, scope=access.scope).village_code
-
-
-def load_panel(db: Session, *, access: Access, user: User, number: str,
-               lang: str) -> PlanPanel:
-    """The plan panel of a household the user may see (an empty one when it has no plan)."""
-    village_of(db, access, number)
+def load_panel(db: Session, *, principal: Principal, number: str, lang: str) -> PlanPanel:
+    """The plan panel of a household the principal may see (an empty one without a plan);
+    what it offers is what the policy allows the principal."""
     try:
-        found = plans.show(db, number=number, scope=access.scope)
+        found = plans.show(db, principal=principal, number=number)
     except NotFound:
+        records.household(db, principal=principal, number=number)  # NotFound if not theirs
         return PlanPanel(number, lang, None)
     return PlanPanel(number, lang, found["plan"], found["measures"],
-                     may_act=user.role in ACTORS, may_verify=user.role in VERIFIERS,
-                     may_edit=user.role in users.EDITORS, may_approve=user.role in APPROVERS)
+                     may_act=policy.allows(principal, Action.MOVE_MEASURE),
+                     may_verify=policy.allows(principal, Action.VERIFY_MEASURE),
+                     may_edit=policy.allows(principal, Action.EDIT_PLAN),
+                     may_approve=policy.allows(principal, Action.APPROVE_PLAN))
 
 
 def render(request: Request, state: StateDep, fragment: str, page: str,
@@ -238,9 +214,9 @@ def render(request: Request, state: StateDep, fragment: str, page: str,
 
 
 @router.get("/{number}/plan")
-def plan_panel(request: Request, db: SessionDep, state: StateDep, user: CurrentUser,
-               access: AccessDep, lang: LangDep, number: str) -> Response:
-    panel = load_panel(db, access=access, user=user, number=number, lang=lang)
+def plan_panel(request: Request, db: SessionDep, state: StateDep, principal: PrincipalDep,
+               lang: LangDep, number: str) -> Response:
+    panel = load_panel(db, principal=principal, number=number, lang=lang)
     return render(request, state, "_plan_panel.html", "plan.html", {"form": panel})
 
 
@@ -253,19 +229,19 @@ def _explained(lang: str) -> Iterator[None]:
         raise ValidationFailed(translate(exc.msgid, lang, **exc.values)) from exc
 
 
-def _prepare(request: Request, db: Session, access: Access, user: User, number: str,
+def _prepare(request: Request, db: Session, principal: Principal, number: str,
              measure_id: int, lang: str, draft: MeasureDraft | None = None) -> None:
     """Check the measure is this household's; keep the panel for errors.py to show again."""
-    panel = load_panel(db, access=access, user=user, number=number, lang=lang)
+    panel = load_panel(db, principal=principal, number=number, lang=lang)
     if not any(m["id"] == measure_id for m in panel.measures):
         raise NotFound(f"measure {measure_id} not found")
     request.state.form = replace(panel, draft=draft)
 
 
-def _prepare_plan(request: Request, db: Session, access: Access, user: User, number: str,
+def _prepare_plan(request: Request, db: Session, principal: Principal, number: str,
                   lang: str, draft: MeasureDraft | None = None) -> int:
     """The id of the household's plan; keep the panel for errors.py to show again."""
-    panel = load_panel(db, access=access, user=user, number=number, lang=lang)
+    panel = load_panel(db, principal=principal, number=number, lang=lang)
     if panel.plan is None:
         raise NotFound(f"household {number} has no plan")
     request.state.form = replace(panel, draft=draft)
@@ -292,104 +268,99 @@ def _done(request: Request, number: str) -> Response:
 
 
 @router.post("/{number}/measures/{measure_id}/start")
-def start(request: Request, db: SessionDep, user: Actor, access: AccessDep, today: TodayDep,
+def start(request: Request, db: SessionDep, principal: PrincipalDep, today: TodayDep,
           lang: LangDep, number: str, measure_id: int, version: Version) -> Response:
-    _prepare(request, db, access, user, number, measure_id, lang)
+    _prepare(request, db, principal, number, measure_id, lang)
     with _explained(lang):
-        ledger.start(db, measure_id=measure_id, actor=f"web:{user.username}", as_of=today,
-                     scope=access.scope, expected_version=version)
+        ledger.start(db, principal=principal, measure_id=measure_id, as_of=today,
+                     expected_version=version)
     return _done(request, number)
 
 
 @router.post("/{number}/measures/{measure_id}/complete")
-def complete(request: Request, db: SessionDep, state: StateDep, user: Actor,
-             access: AccessDep, today: TodayDep, lang: LangDep, number: str, measure_id: int,
+def complete(request: Request, db: SessionDep, state: StateDep, principal: PrincipalDep,
+             today: TodayDep, lang: LangDep, number: str, measure_id: int,
              version: Version, evidence_file: Annotated[UploadFile | None, File()] = None,
              completed_on: Annotated[date | None, Form()] = None) -> Response:
-    _prepare(request, db, access, user, number, measure_id, lang)
+    _prepare(request, db, principal, number, measure_id, lang)
     settings = state.settings
-    with _explained(lang):
-        if evidence_file is None or not evidence_file.filename:
-            raise RuleBroken(N_("Attach a photo or a PDF as evidence."))
+    files = []
+    if evidence_file is not None and evidence_file.filename:
         # one byte more than allowed is enough to refuse the file without reading it all
         data = evidence_file.file.read(settings.evidence_max_bytes + 1)
-        evidence.store(db, measure_id=measure_id, filename=evidence_file.filename, data=data,
-                       content_type=evidence_file.content_type, actor=f"web:{user.username}",
-                       as_of=today, data_dir=settings.data_dir,
-                       max_bytes=settings.evidence_max_bytes, scope=access.scope)
-        ledger.complete(db, measure_id=measure_id, completed_on=completed_on or today,
-                        actor=f"web:{user.username}", as_of=today, scope=access.scope,
+        files.append(EvidenceFile(evidence_file.filename, data, evidence_file.content_type))
+    with _explained(lang):
+        ledger.complete(db, principal=principal, measure_id=measure_id,
+                        completed_on=completed_on or today, as_of=today, files=files,
+                        store=EvidenceStore(settings.data_dir, settings.evidence_max_bytes),
                         expected_version=version)
     return _done(request, number)
 
 
 @router.post("/{number}/measures/{measure_id}/verify")
-def verify(request: Request, db: SessionDep, user: Verifier, access: AccessDep, today: TodayDep,
+def verify(request: Request, db: SessionDep, principal: PrincipalDep, today: TodayDep,
            lang: LangDep, number: str, measure_id: int, version: Version) -> Response:
-    _prepare(request, db, access, user, number, measure_id, lang)
+    _prepare(request, db, principal, number, measure_id, lang)
     with _explained(lang):
-        ledger.verify(db, measure_id=measure_id, verifier=user.username,
-                      actor=f"web:{user.username}", as_of=today, scope=access.scope,
+        ledger.verify(db, principal=principal, measure_id=measure_id, as_of=today,
                       expected_version=version)
     return _done(request, number)
 
 
 @router.post("/{number}/measures/{measure_id}/cancel")
-def cancel(request: Request, db: SessionDep, user: Actor, access: AccessDep, today: TodayDep,
+def cancel(request: Request, db: SessionDep, principal: PrincipalDep, today: TodayDep,
            lang: LangDep, number: str, measure_id: int, version: Version,
            reason: Reason = "") -> Response:
-    _prepare(request, db, access, user, number, measure_id, lang)
+    _prepare(request, db, principal, number, measure_id, lang)
     with _explained(lang):
-        ledger.cancel(db, measure_id=measure_id, reason=reason, actor=f"web:{user.username}",
-                      as_of=today, scope=access.scope, expected_version=version)
+        ledger.cancel(db, principal=principal, measure_id=measure_id, reason=reason,
+                      as_of=today, expected_version=version)
     return _done(request, number)
 
 
 @router.post("/{number}/measures/{measure_id}/delay")
-def delay(request: Request, db: SessionDep, user: Actor, access: AccessDep, today: TodayDep,
+def delay(request: Request, db: SessionDep, principal: PrincipalDep, today: TodayDep,
           lang: LangDep, number: str, measure_id: int, version: Version,
           reason: Reason = "", follow_up: Reason = "") -> Response:
-    _prepare(request, db, access, user, number, measure_id, lang)
+    _prepare(request, db, principal, number, measure_id, lang)
     with _explained(lang):
-        ledger.record_delay(db, measure_id=measure_id, reason=reason, follow_up=follow_up,
-                            actor=f"web:{user.username}", as_of=today, scope=access.scope,
-                            expected_version=version)
+        ledger.record_delay(db, principal=principal, measure_id=measure_id, reason=reason,
+                            follow_up=follow_up, as_of=today, expected_version=version)
     return _done(request, number)
 
 
 @router.post("/{number}/measures/{measure_id}/revise")
-def revise(request: Request, db: SessionDep, user: Editor, access: AccessDep, today: TodayDep,
+def revise(request: Request, db: SessionDep, principal: PrincipalDep, today: TodayDep,
            lang: LangDep, posted: PostedForm, number: str, measure_id: int,
            version: Version) -> Response:
     draft = MeasureDraft.from_post(posted, measure_id, version)
-    _prepare(request, db, access, user, number, measure_id, lang, draft)
+    _prepare(request, db, principal, number, measure_id, lang, draft)
     changes = draft.to_save()
     with _explained(lang), _known_helper(changes):
-        plan_revisions.revise_measure(db, measure_id=measure_id, changes=changes,
-                                      reason=draft.reason or None, actor=f"web:{user.username}",
-                                      as_of=today, scope=access.scope, expected_version=version)
+        plan_revisions.revise_measure(db, principal=principal, measure_id=measure_id,
+                                      changes=changes, reason=draft.reason or None,
+                                      as_of=today, expected_version=version)
     return _done(request, number)
 
 
 @router.post("/{number}/plan/measures")
-def add_measure(request: Request, db: SessionDep, user: Editor, access: AccessDep,
-                today: TodayDep, lang: LangDep, posted: PostedForm, number: str,
-                version: Version) -> Response:
+def add_measure(request: Request, db: SessionDep, principal: PrincipalDep, today: TodayDep,
+                lang: LangDep, posted: PostedForm, number: str, version: Version) -> Response:
     draft = MeasureDraft.from_post(posted, None, version)
-    plan_id = _prepare_plan(request, db, access, user, number, lang, draft)
+    plan_id = _prepare_plan(request, db, principal, number, lang, draft)
     fields = draft.to_save()
     with _explained(lang), _known_helper(fields):
-        plan_revisions.add_measure(db, plan_id=plan_id, fields=fields,
-                                   reason=draft.reason or None, actor=f"web:{user.username}",
-                                   as_of=today, scope=access.scope, expected_version=version)
+        plan_revisions.add_measure(db, principal=principal, plan_id=plan_id, fields=fields,
+                                   reason=draft.reason or None, as_of=today,
+                                   expected_version=version)
     return _done(request, number)
 
 
 @router.post("/{number}/plan/approve")
-def approve(request: Request, db: SessionDep, user: Approver, access: AccessDep, today: TodayDep,
+def approve(request: Request, db: SessionDep, principal: PrincipalDep, today: TodayDep,
             lang: LangDep, number: str, version: Version) -> Response:
-    plan_id = _prepare_plan(request, db, access, user, number, lang)
+    plan_id = _prepare_plan(request, db, principal, number, lang)
     with _explained(lang):
-        plans.approve(db, plan_id=plan_id, scope=access.scope, actor=f"web:{user.username}",
-                      as_of=today, expected_version=version)
+        plans.approve(db, principal=principal, plan_id=plan_id, as_of=today,
+                      expected_version=version)
     return _done(request, number)

@@ -6,21 +6,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from tuopin.services.registry import lookup
-from tuopin.web.deps import AccessDep, SessionDep, StateDep
+from tuopin.web.deps import PrincipalDep, SessionDep, StateDep
 
 router = APIRouter()
 
 
 @router.get("/regions")
-def region_tree(request: Request, db: SessionDep, state: StateDep, access: AccessDep,
+def region_tree(request: Request, db: SessionDep, state: StateDep, principal: PrincipalDep,
                 root: str | None = None) -> Response:
-    nodes = lookup.tree(db, access=access, root=root)
+    nodes = lookup.tree(db, principal=principal, root=root)
     return state.templates.TemplateResponse(request, "regions.html",
                                             {"nodes": nodes, "root": root})
 
 
 @router.get("/villages/{code}")
-def village(request: Request, db: SessionDep, state: StateDep, access: AccessDep,
+def village(request: Request, db: SessionDep, state: StateDep, principal: PrincipalDep,
             code: str) -> Response:
-    page = lookup.village(db, access=access, code=code)
+    page = lookup.village(db, principal=principal, code=code)
     return state.templates.TemplateResponse(request, "village.html", page)
