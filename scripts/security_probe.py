@@ -82,6 +82,9 @@ DEMO = {"admin": "demo-admin", "county": "demo-county", "township": "demo-townsh
         "village": "demo-village", "helper": "demo-helper", "verifier": "demo-verifier",
         "auditor": "demo-auditor"}
 SESSION_ACCOUNT = "probe-session"
+# a cadre of the demo village of its own: the attack that probes gets it throttled for a
+# day, and the other attacks (and later runs) go on with demo-village
+ORACLE_ACCOUNT = "probe-oracle"
 SPRAY_PREFIX = "probe-spray-"
 MARK = "security-probe"
 TIMEOUT = 60.0
@@ -509,11 +512,16 @@ class Probe:
                          f"{problem_text(last.text)})")
 
     def status_of(self, b: Browser, number: str) -> str:
-        """A household's stored status id, as its edit form shows it."""
-        page = b.get(f"/households/{number}/edit")
-        form = form_at(page.text, f"/households/{number}/edit")
+        """A household's stored status id, as its page shows it (or, on a tuopin whose edit
+        form still has the field, as the form does)."""
+        page = b.get(f"/households/{number}")
+        found = re.search(r'id="household-status" data-status="([a-z_]+)"', page.text)
+        if found:
+            return found.group(1)
+        edit = b.get(f"/households/{number}/edit")
+        form = form_at(edit.text, f"/households/{number}/edit")
         if form is None:
-            raise NotReached(f"no edit form for {number} (HTTP {page.status_code})")
+            raise NotReached(f"no status shown for {number} (HTTP {page.status_code})")
         return form.get("status")
 
     def cases(self, b: Browser, number: str) -> tuple[str, list[dict[str, str]]]:
@@ -979,7 +987,13 @@ class Probe:
         up people and households outside their region through the registration forms."""
         people = self._foreign_people()
         home = self.register("history", status="ordinary")
-        cadre = self.browser("village")
+        known = self.accounts()
+        self.ensure_account(ORACLE_ACCOUNT, "village_cadre", self.village, known)
+        cadre = Browser(self.base_url)
+        if cadre.login(ORACLE_ACCOUNT, self.set_password(ORACLE_ACCOUNT)).status_code != 303:
+            raise NotReached(f"{ORACLE_ACCOUNT} cannot log in")
+        cadre.english()
+        self.browsers[ORACLE_ACCOUNT] = cadre
         page = cadre.get(f"/households/new?village={self.village}")
         form = form_at(page.text, "/households/new")
         if form is None:
@@ -1040,7 +1054,8 @@ class Probe:
             if answer.status_code == 429 or (i >= 3 and not shows and answer.status_code >= 400):
                 throttled_at = throttled_at or i + 1
         counts = ", ".join(f"{s}×{statuses.count(s)}" for s in sorted(set(statuses)))
-        evidence = (f"{attempts} attempts by demo-village (HTTP {counts}); "
+        evidence = (f"{attempts} attempts by {ORACLE_ACCOUNT}, a cadre of the demo village "
+                    f"(HTTP {counts}); "
                     f"{revealed} answers confirmed that the person or household exists "
                     "outside the cadre's region; "
                     + ("throttled from attempt " + str(throttled_at) if throttled_at
@@ -1311,9 +1326,87 @@ class Probe:
                           details)
         return Result(10, "Password spraying", THROUGH, evidence + "; never throttled", details)
 
+    def _masked_heads(self, count: int) -> list[tuple[str, dict[str, str], str]]:
+        """``count`` households the cadre registered: (number, head, masked ID shown)."""
+        cadre = self.browser("village")
+        found = []
+        for i in range(count):
+            home = self.register(f"unmask-{i}", status="ordinary")
+            page = cadre.get(f"/households/{home['number']}").text
+            head = home["members"][0]
+            masked = re.search(rf"{head['id_number'][:6]}\*{{8}}{head['id_number'][-4:]}",
+                               page)
+            if masked is None:
+                raise NotReached(f"the cadre sees {home['number']}'s head's ID unmasked")
+            found.append((home["number"], head, masked.group(0)))
+        return found
+
+    def attack_unmasking_by_search(self) -> Result:
+        """11. Unmasking by search: the household page masks an ID number's birth date, but
+        a search by a full ID number answers whether it matches. Trying the birth dates
+        whose check character fits finds the number in a few dozen searches. Proves whether
+        a masked role can unmask numbers in bulk without a recorded reveal: blocked when such
+        searches are counted and refused past a quota before three numbers are found."""
+        cadre = self.browser("village")
+        targets = self._masked_heads(3)
+        found, searches, refused_at = 0, 0, None
+        for _, head, _ in targets:
+            known = head["id_number"]
+            born = date(int(known[6:10]), int(known[10:12]), int(known[12:14]))
+            candidates = []
+            for delta in range(-200, 200):
+                day = born + timedelta(days=delta)
+                first17 = known[:6] + day.strftime("%Y%m%d") + known[14:17]
+                if check_char(first17) == known[17]:
+                    candidates.append(first17 + known[17])
+            self.rng.shuffle(candidates)
+            for candidate in candidates:
+                searches += 1
+                answer = cadre.get("/households", params={"q": candidate})
+                if answer.status_code == 429:
+                    refused_at = searches
+                    break
+                if candidate == known and known[:6] in answer.text and "/households/" in \
+                        answer.text:
+                    found += 1
+                    break
+            if refused_at:
+                break
+        evidence = (f"{searches} searches by full ID number found {found} of "
+                    f"{len(targets)} masked numbers"
+                    + (f"; refused (429) from search {refused_at}" if refused_at
+                       else "; never refused"))
+        verdict = BLOCKED if refused_at and found < len(targets) else THROUGH
+        return Result(11, "Unmasking by search", verdict, evidence)
+
+    def attack_bulk_reveal(self) -> Result:
+        """12. Bulk reveal: the reveal button is recorded, but a script could reveal every
+        number in the region. Proves whether reveals are limited: blocked when they are
+        refused past a daily quota."""
+        cadre = self.browser("village")
+        number, head, _ = self._masked_heads(1)[0]
+        page = cadre.get(f"/households/{number}").text
+        member = re.search(r'name="member_id" value="(\d+)"', page)
+        if member is None:
+            raise NotReached(f"no reveal button for a member of {number}")
+        statuses = []
+        for _ in range(150):
+            answer = cadre.post(f"/households/{number}/reveal",
+                                {"field": "id_number", "member_id": member.group(1)})
+            statuses.append(answer.status_code)
+            if answer.status_code == 429:
+                break
+        shown = statuses.count(200)
+        evidence = (f"{len(statuses)} reveals of one ID number by demo-village: {shown} "
+                    "answered in full"
+                    + ("; refused (429) past the quota" if 429 in statuses
+                       else "; never refused"))
+        return Result(12, "Bulk reveal", BLOCKED if 429 in statuses else THROUGH, evidence)
+
     # running them --------------------------------------------------------------------------
 
-    ORDER = (1, 2, 3, 4, 9, 7, 8, 5, 6, 10)  # the throttling attacks last, the load late
+    # the throttling attacks last, the load late
+    ORDER = (1, 2, 3, 4, 9, 7, 8, 5, 11, 12, 6, 10)
 
     def attacks(self) -> dict[int, tuple[str, Callable[[], Result]]]:
         return {
@@ -1327,6 +1420,8 @@ class Probe:
             8: ("Formula injection", self.attack_formula_injection),
             9: ("Non-finite money", self.attack_non_finite_money),
             10: ("Password spraying", self.attack_password_spraying),
+            11: ("Unmasking by search", self.attack_unmasking_by_search),
+            12: ("Bulk reveal", self.attack_bulk_reveal),
         }
 
     def run(self, only: Iterable[int] | None = None,
@@ -1368,7 +1463,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tuopin", default=".venv/bin/tuopin",
                         help="the tuopin command line (default: .venv/bin/tuopin)")
     parser.add_argument("--json", action="store_true", help="print a JSON list")
-    parser.add_argument("--only", type=int, action="append", choices=range(1, 11),
+    parser.add_argument("--only", type=int, action="append", choices=range(1, 13),
                         metavar="N", help="run only attack N (repeatable)")
     parser.add_argument("--verbose", action="store_true", help="print each attack's details")
     args = parser.parse_args(argv)
