@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An outside security probe of a RUNNING tuopin web application: ten insider attacks.
+"""An outside security probe of a RUNNING tuopin web application: twelve insider attacks.
 
 Usage (from the repository root, with the server already serving the database named; the
 project's virtual environment has httpx2 and openpyxl):
@@ -12,7 +12,7 @@ attack (repeatable).
 
 It acts as a hostile insider holding the demo accounts (``tuopin users demo``: demo-admin,
 demo-county, demo-township, demo-village, demo-helper, demo-verifier, demo-auditor) and tries
-ten attacks through the web application only, the way a browser would (forms, the CSRF
+twelve attacks through the web application only, the way a browser would (forms, the CSRF
 token of the hidden ``csrf_token`` field, the import page). For each attack it prints one
 line: the attack, BLOCKED, GOT THROUGH or NOT REACHED (a precondition could not be set up;
 the reason is given) and the evidence. The exit status is 0 when every attack was BLOCKED,
@@ -25,8 +25,9 @@ What it changes, and how:
   a subprocess with TUOPIN_DATABASE_URL set to ``--database-url``); afterwards nobody knows
   them: reset them again (``tuopin users reset-password NAME``) to use the demo accounts.
   It also creates throwaway accounts with the same command line (``probe-session``,
-  ``probe-spray-01`` ...; reused by later runs) and leaves them with unknown passwords.
-  It never reads or writes the database itself.
+  ``probe-oracle``, ``probe-spray-01`` ...; reused by later runs) and leaves them with
+  unknown passwords. It reads the audit trail through ``tuopin audit log`` (attack 11) and
+  never reads or writes the database itself.
 * Records: as the village cadre it registers three small households of two members each
   (address ``security-probe ...``) in the cadre's village (one's status is changed and set
   back), records a few shocks on one of them (each monitoring case it opens is rejected
@@ -35,10 +36,12 @@ What it changes, and how:
   case is already open). Where an attack gets through, what it did may not be undoable
   through the web (a notice dated a year ahead cannot be objected to before it starts): the
   attack's details say so.
-* Load and files: the uploads the import page keeps (``var/uploads``, by SHA-256), among
-  them one XLSX of 200,000 rows (545 KB) that the server checks in a dry run.
+* Load and files: uploads of the import page, among them one XLSX of 200,000 rows (545 KB);
+  an application that checks uploads in the background removes them when they expire.
+* Quotas: attacks 11 and 12 use up demo-village's quotas of ID-number searches (an hour)
+  and reveals (a day); attack 6 that of probe-oracle's registrations (a day).
 
-The attacks that should meet a rate limit run last (6 and 10). Password spraying comes from
+The attacks that should meet a rate limit run last (11, 12, 6 and 10). Password spraying comes from
 a loopback address of its own (127.x.y.z) when the server is on this machine, so that a
 limit per address does not lock out the rest of the probe or its next run; a limit per
 account on the cadre's registrations may still make a run soon after another NOT REACHED.
@@ -1341,22 +1344,35 @@ class Probe:
             found.append((home["number"], head, masked.group(0)))
         return found
 
+    def _recorded_id_searches(self) -> int | None:
+        """How many searches by a full ID number the audit trail records (None: a tuopin
+        that records none as such)."""
+        done = self.cli("audit", "log", "--entity", "registry", "--id", "id_number",
+                        "--limit", "100000", "--format", "json")
+        if done.returncode != 0:
+            return None
+        start = done.stdout.find("[")
+        events = json.loads(done.stdout[start:]) if start >= 0 else []
+        return sum(1 for e in events if e.get("action") == "search_id")
+
     def attack_unmasking_by_search(self) -> Result:
         """11. Unmasking by search: the household page masks an ID number's birth date, but
-        a search by a full ID number answers whether it matches. Trying the birth dates
-        whose check character fits finds the number in a few dozen searches. Proves whether
-        a masked role can unmask numbers in bulk without a recorded reveal: blocked when such
-        searches are counted and refused past a quota before three numbers are found."""
+        a search by a full ID number answers whether it matches, so trying the birth dates
+        whose check character fits finds the number in a few dozen searches - a reveal that
+        the reveal button would have recorded. Blocked when every such search is recorded
+        in the audit trail (as a reveal is) and refused past a quota, so that no masked role
+        unmasks numbers in bulk or unseen."""
         cadre = self.browser("village")
         targets = self._masked_heads(3)
+        before = self._recorded_id_searches()
         found, searches, refused_at = 0, 0, None
         for _, head, _ in targets:
             known = head["id_number"]
             born = date(int(known[6:10]), int(known[10:12]), int(known[12:14]))
             candidates = []
             for delta in range(-200, 200):
-                day = born + timedelta(days=delta)
-                first17 = known[:6] + day.strftime("%Y%m%d") + known[14:17]
+                first17 = known[:6] + (born + timedelta(days=delta)).strftime("%Y%m%d") \
+                    + known[14:17]
                 if check_char(first17) == known[17]:
                     candidates.append(first17 + known[17])
             self.rng.shuffle(candidates)
@@ -1366,17 +1382,27 @@ class Probe:
                 if answer.status_code == 429:
                     refused_at = searches
                     break
-                if candidate == known and known[:6] in answer.text and "/households/" in \
-                        answer.text:
+                if candidate == known and "/households/" in answer.text:
                     found += 1
                     break
             if refused_at:
                 break
-        evidence = (f"{searches} searches by full ID number found {found} of "
-                    f"{len(targets)} masked numbers"
-                    + (f"; refused (429) from search {refused_at}" if refused_at
-                       else "; never refused"))
-        verdict = BLOCKED if refused_at and found < len(targets) else THROUGH
+        while refused_at is None and searches < 400:  # go on until a quota (if any) refuses
+            searches += 1
+            first17 = targets[0][1]["id_number"][:6] + "19500101" + f"{searches % 1000:03d}"
+            if cadre.get("/households", params={"q": first17 + check_char(first17)}) \
+                    .status_code == 429:
+                refused_at = searches
+        after = self._recorded_id_searches()
+        recorded = None if before is None or after is None else after - before
+        evidence = (f"{searches} searches by full ID number by demo-village: {found} of "
+                    f"{len(targets)} masked numbers found; "
+                    + (f"refused (429) from search {refused_at}" if refused_at
+                       else "never refused")
+                    + (f"; {recorded} recorded in the audit trail" if recorded is not None
+                       else "; none recorded in the audit trail"))
+        accepted = (refused_at or searches + 1) - 1
+        verdict = BLOCKED if refused_at and recorded == accepted else THROUGH
         return Result(11, "Unmasking by search", verdict, evidence)
 
     def attack_bulk_reveal(self) -> Result:
