@@ -24,6 +24,13 @@ StdinOpt = Annotated[bool, typer.Option(
 COLUMNS = ["username", "display_name", "role", "region_code", "helper_id", "active",
            "created_at"]
 
+RoleOpt = Annotated[str, typer.Option("--role", help=", ".join(r.value for r in Role))]
+RegionOpt = Annotated[str | None, typer.Option(
+    "--region", help="The region the user works in (not for an admin).")]
+NameOpt = Annotated[str | None, typer.Option("--name", help="Display name.")]
+HelperOpt = Annotated[str | None, typer.Option(
+    "--helper", help="For a helper: their helper number in the registry.")]
+
 users_app = typer.Typer(help="Accounts of the web application.", no_args_is_help=True)
 
 
@@ -50,12 +57,7 @@ def _role(value: str) -> Role:
 @users_app.command("add")
 def add_command(
     ctx: typer.Context, username: UserArg,
-    role: Annotated[str, typer.Option("--role", help=", ".join(r.value for r in Role))],
-    region: Annotated[str | None, typer.Option(
-        "--region", help="The region the user works in (not for an admin).")] = None,
-    name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
-    helper: Annotated[str | None, typer.Option(
-        "--helper", help="For a helper: their helper number in the registry.")] = None,
+    role: RoleOpt, region: RegionOpt = None, name: NameOpt = None, helper: HelperOpt = None,
     password_stdin: StdinOpt = False,
 ) -> None:
     """Create an account; prints the password once when tuopin made it."""
@@ -105,12 +107,7 @@ def reset_command(ctx: typer.Context, username: UserArg,
 @users_app.command("change")
 def change_command(
     ctx: typer.Context, username: UserArg,
-    role: Annotated[str, typer.Option("--role", help=", ".join(r.value for r in Role))],
-    region: Annotated[str | None, typer.Option(
-        "--region", help="The region the user works in (not for an admin).")] = None,
-    name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
-    helper: Annotated[str | None, typer.Option(
-        "--helper", help="For a helper: their helper number in the registry.")] = None,
+    role: RoleOpt, region: RegionOpt = None, name: NameOpt = None, helper: HelperOpt = None,
 ) -> None:
     """Give an account another role, region or helper; its open sessions end."""
     with _writing(ctx) as db:

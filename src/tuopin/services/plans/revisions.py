@@ -119,7 +119,6 @@ def revise_measure(db: Session, *, principal: Principal, measure_id: int,
                    changes: Mapping[str, object], reason: str | None, as_of: date,
                    expected_version: int | None) -> dict[str, Any]:
     """Change a measure's fields: an edit on a draft, a revision (reason needed) once approved."""
-    actor = principal.actor
     measure, plan = measure_and_plan_for_update(db, measure_id=measure_id,
                                                 scope=principal.scope)
     before = measure_snapshot(db, measure)
@@ -130,17 +129,8 @@ def revise_measure(db: Session, *, principal: Principal, measure_id: int,
         return measure_row(db, measure)  # nothing to change, nothing to record
     for name, value in values.items():
         setattr(measure, name, value)
-    touch(plan)
-    flush(db)
-    after = measure_snapshot(db, measure)
-    approved = plan.status == PlanStatus.APPROVED.value
-    if approved:
-        write_revision(db, plan=plan, actor=actor, as_of=as_of, reason=str(reason),
-                       before=before, after=after)
-    audit.record(db, actor=actor, action="revise" if approved else "edit", entity="measure",
-                 entity_id=str(measure.id), before=before,
-                 after={**after, "reason": reason, "as_of": as_of})
-    return measure_row(db, measure)
+    return _recorded(db, plan, measure, before, actor=principal.actor, as_of=as_of,
+                     reason=reason, action="revise" if _approved(plan) else "edit")
 
 
 @changes(Action.EDIT_PLAN)
@@ -148,7 +138,6 @@ def add_measure(db: Session, *, principal: Principal, plan_id: int,
                 fields: Mapping[str, object], reason: str | None, as_of: date,
                 expected_version: int | None) -> dict[str, Any]:
     """Add a measure (defaults from the catalogue and the assigned helper); audited."""
-    actor = principal.actor
     plan = plan_for_update(db, plan_id=plan_id, scope=principal.scope)
     check_version(plan_named(plan_id), plan, expected_version, plan_snapshot(db, plan))
     if plan.status == PlanStatus.APPROVED.value:
@@ -166,16 +155,28 @@ def add_measure(db: Session, *, principal: Principal, plan_id: int,
         "budget": defaults.budget, "funding_source": defaults.funding, **values,
         "status": MeasureStatus.PLANNED.value})
     plan.measures.append(measure)
+    return _recorded(db, plan, measure, None, actor=principal.actor, as_of=as_of,
+                     reason=reason, action="add_measure")
+
+
+def _approved(plan: PlanRecord) -> bool:
+    return plan.status == PlanStatus.APPROVED.value
+
+
+def _recorded(db: Session, plan: PlanRecord, measure: MeasureRecord,
+              before: dict[str, Any] | None, *, actor: str, as_of: date, reason: str | None,
+              action: str) -> dict[str, Any]:
+    """Write a measure's change: the plan's new version, a revision once the plan is
+    approved (before and after), and the audit event."""
     touch(plan)
     flush(db)
     after = measure_snapshot(db, measure)
-    approved = plan.status == PlanStatus.APPROVED.value
-    if approved:
+    if _approved(plan):
         write_revision(db, plan=plan, actor=actor, as_of=as_of, reason=str(reason),
-                       before=None, after=after)
-    audit.record(db, actor=actor, action="add_measure", entity="measure",
-                 entity_id=str(measure.id), after={**after, "plan": plan.id,
-                                                    "reason": reason, "as_of": as_of})
+                       before=before, after=after)
+    audit.record(db, actor=actor, action=action, entity="measure", entity_id=str(measure.id),
+                 before=before, after={**after, "plan": plan.id, "reason": reason,
+                                       "as_of": as_of})
     return measure_row(db, measure)
 
 
