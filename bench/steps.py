@@ -113,6 +113,28 @@ def assess_pandas(folder: str) -> tuple[float, int]:
     return pandas_plain(folder)
 
 
+def funds_snapshot(folder: str, households: str, plant: str) -> tuple[float, int]:
+    """A snapshot with the books of funds and ``plant`` cases of every rule; its payments."""
+    from bench.synth_snapshot import write
+
+    config = SynthConfig(households=int(households), seed=1, plant_anomalies=int(plant))
+    started = time.perf_counter()
+    counts = write(config, Path(folder))
+    return time.perf_counter() - started, counts["disbursement"]
+
+
+def funds_tuopin(folder: str, day: str, out: str) -> tuple[float, int]:
+    from bench.funds_steps import tuopin_check
+
+    return tuopin_check(folder, day, out)
+
+
+def funds_sql(folder: str, day: str, out: str) -> tuple[float, int]:
+    from bench.funds_steps import duckdb_sql
+
+    return duckdb_sql(folder, day, out)
+
+
 def web_synth_into_db(url: str, households: str, seed: str) -> tuple[float, int]:
     """`tuopin synth --into-db` into a migrated store; its members count as the extra."""
     from tuopin.services.imports.synthetic import load_synthetic

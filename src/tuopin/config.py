@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     monitoring_notice_days: int = Field(
         default=5, description="Minimum days of village notice for a monitored household."
     )
+    funds_notice_days: int = Field(
+        default=10, ge=10,
+        description="Days the list of a project's payments is posted in public (公示); at "
+        "least 10.",
+    )
     echo_sql: bool = Field(default=False, description="Log every SQL statement (debugging).")
     # The web application (tuopin serve).
     host: str = Field(default="127.0.0.1", description="Address the web application listens on.")

@@ -29,6 +29,7 @@ TEXT_LIKE = (
     FieldType.ID_NUMBER,
     FieldType.REGION_CODE,
     FieldType.PHONE,
+    FieldType.FEN,  # an amount typed into a number cell would become a float
 )
 
 

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factories import person_id, registry_files, write_csv
+from fund_factories import book_files
 from tuopin.domain.errors import ValidationFailed
 from tuopin.io.problems import Problem
 from tuopin.io.readers import RawFile, read_file
@@ -161,7 +162,7 @@ def test_match_headers_maps_fields_to_positions() -> None:
 
 @pytest.mark.parametrize("kind", list(Kind))
 def test_the_factory_registry_is_valid_for_every_kind(tmp_path: Path, kind: Kind) -> None:
-    path = registry_files(tmp_path)[kind.value]
+    path = (registry_files(tmp_path) | book_files(tmp_path))[kind.value]
     result = validate_file(read_file(path), kind, today=TODAY)
     assert result.problems == []
     assert result.table.num_rows == len(result.rows) > 0

@@ -9,12 +9,11 @@ import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from tuopin.io import writers
-from tuopin.io.writers import EXCEL_MAX_DATA_ROWS, detect_format, write_table
+from tuopin.io.writers import EXCEL_MAX_DATA_ROWS, NOT_IN_XML, detect_format, write_table
 
 FORMATS = pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet"])
 
@@ -227,6 +226,7 @@ def test_any_text_reads_back_from_csv_as_written(values: list[str | None]) -> No
 
 @settings(max_examples=60, deadline=None)
 @given(CELLS)
+@example(["\ufffe", "a\uffffb"])  # noncharacters: once made a workbook no reader opened
 def test_any_text_reads_back_from_xlsx_without_control_characters(
     values: list[str | None],
 ) -> None:
@@ -236,7 +236,7 @@ def test_any_text_reads_back_from_xlsx_without_control_characters(
         read = [row[1] for row in _read_xlsx(path)[1:]]
         # XML turns every line ending into \n, as it does for Excel's own files.
         expected = [
-            ILLEGAL_CHARACTERS_RE.sub("", v or "").replace("\r\n", "\n").replace("\r", "\n") or None
+            NOT_IN_XML.sub("", v or "").replace("\r\n", "\n").replace("\r", "\n") or None
             for v in values
         ]
         assert read == expected

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from factories import OPERATOR, OTHER_VILLAGE, households, operator, registry_files, user, write_csv
 from tuopin.domain.enums import Role
 from tuopin.domain.errors import PermissionDenied
-from tuopin.io.schema import Kind
+from tuopin.io.schema import REGISTRY_KINDS
 from tuopin.services.access.principal import Principal
 from tuopin.services.assessment import runs as assessments
 from tuopin.services.imports.files import import_file
@@ -37,7 +37,7 @@ def ledger_db(engine: Engine, tmp_path: Path) -> Engine:
         {"number": "H001", "name": "王帮扶", "unit": "县农业农村局",
          "households": ";".join(NUMBERS[:2])},
         {"number": "H002", "name": "李帮扶", "unit": "乡卫生院", "households": NUMBERS[2]}])
-    for kind in Kind:
+    for kind in REGISTRY_KINDS:
         assert import_file(engine, principal=operator("t"), kind=kind,
                            path=files[kind.value], today=AS_OF).ok
     run = assessments.record(engine, assessments.compute(

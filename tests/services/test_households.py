@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from factories import OPERATOR, OTHER_VILLAGE, VILLAGE, households, operator, registry_files
 from tuopin.domain.errors import Conflict, NotFound, StaleVersion, ValidationFailed
-from tuopin.io.schema import Kind
+from tuopin.io.schema import REGISTRY_KINDS
 from tuopin.services import audit
 from tuopin.services.imports.files import import_file
 from tuopin.services.registry.households import BY_PROCEDURE, edit_household
@@ -27,7 +27,7 @@ NUMBER = str(households(1)[0]["number"])
 @pytest.fixture
 def loaded(engine: Engine, tmp_path: Path) -> Engine:
     files = registry_files(tmp_path)
-    for kind in Kind:
+    for kind in REGISTRY_KINDS:
         assert import_file(engine, principal=OPERATOR, kind=kind, path=files[kind.value],
                            today=TODAY).ok
     return engine
@@ -137,7 +137,7 @@ def test_two_connections_saving_the_same_household_never_lose_an_update(
 ) -> None:
     engine = make_engine(pg_url)
     files = registry_files(tmp_path)
-    for kind in Kind:
+    for kind in REGISTRY_KINDS:
         import_file(engine, principal=OPERATOR, kind=kind, path=files[kind.value], today=TODAY)
     first, second = session_factory(engine)(), session_factory(engine)()
     try:

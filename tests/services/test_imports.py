@@ -23,7 +23,7 @@ from factories import (
 )
 from tuopin.domain.enums import HouseholdStatus
 from tuopin.domain.errors import ValidationFailed
-from tuopin.io.schema import Kind
+from tuopin.io.schema import REGISTRY_KINDS, Kind
 from tuopin.services import audit
 from tuopin.services.imports import files as imports
 from tuopin.services.imports.files import ImportResult, import_file
@@ -53,7 +53,7 @@ def count(engine: Engine, record: type) -> int:
 
 def load_all(engine: Engine, files: dict[str, Path]) -> dict[str, ImportResult]:
     results = {}
-    for kind in Kind:
+    for kind in REGISTRY_KINDS:
         results[kind.value] = run(engine, kind, files[kind.value])
         assert results[kind.value].ok, results[kind.value].problems
     return results

@@ -47,6 +47,7 @@ from tuopin.services.access.policy import RULES, Action, policy_of
 from tuopin.services.access.principal import Principal
 from tuopin.services.assessment import runs
 from tuopin.services.exits import household_exits as exits
+from tuopin.services.funds import pages as fund_pages
 from tuopin.services.imports import files, synthetic, uploads
 from tuopin.services.monitoring import cases as monitoring
 from tuopin.services.monitoring import clearance
@@ -147,6 +148,20 @@ def _files(folder: Path) -> dict[Kind, Path]:
         Kind.MEMBERS: write_csv(folder / "members.csv", members(numbers)),
         Kind.SURVEYS: write_csv(folder / "surveys.csv", surveys(numbers)),
         Kind.HELPERS: write_csv(folder / "helpers.csv", helpers),
+        # a fund and a project of the village, and one payment to TARGET's head
+        Kind.FUNDS: write_csv(folder / "funds.csv", [
+            {"number": "ZJ-1", "name": "资金", "source": "central", "year": 2019,
+             "amount": "1000.00", "region_code": COUNTY, "received_on": "2019-03-01"}]),
+        Kind.PROJECTS: write_csv(folder / "projects.csv", [
+            {"number": "XM-1", "name": "项目", "region_code": VILLAGE, "kind": "industry",
+             "budget": "1000.00", "start_on": "2019-04-01", "end_on": "2019-12-31",
+             "status": "completed"}]),
+        Kind.ALLOCATIONS: write_csv(folder / "allocations.csv", [
+            {"fund": "ZJ-1", "project": "XM-1", "amount": "1000.00",
+             "allocated_on": "2019-04-01"}]),
+        Kind.DISBURSEMENTS: write_csv(folder / "disbursements.csv", [
+            {"number": "D1", "project": "XM-1", "payee_household": TARGET, "amount": "300.00",
+             "paid_on": "2019-06-01", "channel": "card", "account": "6217000011112222"}]),
     }
 
 
@@ -256,6 +271,8 @@ WRITES: dict[str, Call] = {
         db, principal=p, number=TARGET, field="id_number", member_id=w.member),
     "access.masking.reveal_history": lambda db, p, w: masking.reveal_history(
         db, principal=p, number=TARGET),
+    "funds.pages.reveal_payment": lambda db, p, w: fund_pages.reveal_payment(
+        db, principal=p, number="D1", field="account"),
     "registry.households.edit_household": lambda db, p, w: household_edits.edit_household(
         db, principal=p, number=TARGET, expected_version=1, changes={"address": "x"},
         today=TODAY),
@@ -463,8 +480,18 @@ def test_an_upload_is_its_uploaders_alone(world: World) -> None:
         _refused(world, name, other, (NotFound,))
 
 
+# a helper may reveal their households' numbers, but sees no payments at all (READ_FUNDS)
+NOT_FOR_HELPERS = {"funds.pages.reveal_payment"}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_FOR_HELPERS))
+def test_a_helper_is_refused_even_for_their_own_households(world: World, name: str) -> None:
+    helper = user(Role.HELPER, COUNTY, username="h001", households=frozenset(MINE))
+    _refused(world, name, helper, (PermissionDenied,))
+
+
 @pytest.mark.parametrize("name", sorted(
-    n for n in set(WRITES) - NOT_REGIONAL - FIND_NOTHING
+    n for n in set(WRITES) - NOT_REGIONAL - FIND_NOTHING - NOT_FOR_HELPERS
     if Role.HELPER in RULES[action_of(n)] and n not in OUTSIDE_REFUSED))
 def test_a_helper_reaches_only_their_own_households(world: World, name: str) -> None:
     """The helper helps MINE[1:]: the target household is in their region, not theirs."""
@@ -487,7 +514,8 @@ def test_a_scope_narrowed_to_a_region_outside_never_widens() -> None:
     assert Scope(COUNTY).within(VILLAGE) == Scope(VILLAGE)
 
 
-READS = {Action.READ, Action.READ_LISTS, Action.READ_AUDIT, Action.EXPORT}
+READS = {Action.READ, Action.READ_LISTS, Action.READ_AUDIT, Action.EXPORT,
+         Action.READ_FUNDS, Action.CHECK_FUNDS}
 
 
 @pytest.mark.parametrize(("role", "may_write"), [
@@ -512,6 +540,9 @@ def test_the_read_only_roles_change_only_what_their_work_is(role: Role,
     (Action.IMPORT_REGIONS, {Role.ADMIN}),
     (Action.MANAGE_USERS, {Role.ADMIN, Role.COUNTY_OFFICER}),
     (Action.READ_AUDIT, {Role.ADMIN, Role.AUDITOR}),
+    (Action.IMPORT_FUNDS, {Role.ADMIN, Role.COUNTY_OFFICER}),
+    (Action.CHECK_FUNDS, {Role.ADMIN, Role.COUNTY_OFFICER, Role.TOWNSHIP_OFFICER,
+                          Role.AUDITOR}),
 ])
 def test_each_level_takes_its_own_steps(action: Action, roles: set[Role]) -> None:
     assert RULES[action] == roles

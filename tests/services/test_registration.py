@@ -33,7 +33,7 @@ from tuopin.domain.errors import (
     ValidationFailed,
 )
 from tuopin.io.cells import as_text
-from tuopin.io.schema import Kind
+from tuopin.io.schema import REGISTRY_KINDS
 from tuopin.services import audit
 from tuopin.services.access import probes
 from tuopin.services.access.principal import Principal
@@ -65,7 +65,7 @@ LISI = user(Role.VILLAGE_CADRE, VILLAGE, username="lisi")  # a web user of VILLA
 @pytest.fixture
 def loaded(engine: Engine, tmp_path: Path) -> Engine:
     files = registry_files(tmp_path)
-    for kind in Kind:
+    for kind in REGISTRY_KINDS:
         assert import_file(engine, principal=OPERATOR, kind=kind, path=files[kind.value],
                            today=TODAY).ok
     return engine

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,11 @@ SMALL = SynthConfig(households=3_000, seed=7, households_per_village=20,
 # Enough households in enough counties for rates and correlations to be stable (counties
 # differ in hardship on purpose).
 SEVERAL = SynthConfig(households=24_000, seed=1, households_per_village=15)
+# Six counties of a thousand households: enough deaths, helpers and projects to plant every
+# rule of `tuopin funds check` in each; eight cases of each, so some counties hold two.
+BOOKS = SynthConfig(households=6_000, seed=5, households_per_village=40,
+                    villages_per_township=5, townships_per_county=5)
+PLANTED = dataclasses.replace(BOOKS, plant_anomalies=8)
 
 
 def read_registry(directory: Path) -> dict[Kind, pd.DataFrame]:
@@ -44,3 +50,17 @@ def several(tmp_path_factory: pytest.TempPathFactory) -> dict[Kind, pd.DataFrame
     directory = tmp_path_factory.mktemp("several")
     generate(SEVERAL, directory)
     return read_registry(directory)
+
+
+@pytest.fixture(scope="session")
+def books_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("books")
+    generate(BOOKS, directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def planted_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("planted")
+    generate(PLANTED, directory)
+    return directory

@@ -20,6 +20,7 @@ from .conftest import SMALL
 
 TODAY = date(2021, 1, 1)
 MONEY = re.compile(r"^\d+(\.\d{1,2})?$")
+FEN = re.compile(r"^-?\d+\.\d{2}$")  # the books' amounts: exact text, always two decimals
 PHONE = re.compile(r"^1[358]\d{9}$")
 
 
@@ -50,6 +51,9 @@ def _valid(field: Field, value: str) -> bool:
         return True
     if kind is FieldType.PHONE:
         return bool(PHONE.match(value))
+    if kind is FieldType.FEN:
+        assert field.minimum is not None and field.maximum is not None
+        return bool(FEN.match(value)) and field.minimum <= float(value) <= field.maximum
     return field.max_length is None or len(value) <= field.max_length
 
 
@@ -75,6 +79,11 @@ SOMETIMES_EMPTY = {
     Kind.MEMBERS: {"schooling_status", "disability_grade", "phone", "deceased_date"},
     Kind.SURVEYS: set(),
     Kind.HELPERS: set(),
+    Kind.FUNDS: set(),
+    Kind.PROJECTS: {"closed_on"},
+    Kind.ALLOCATIONS: set(),
+    # by ID or by household; cash has no account; only reversals name what they reverse
+    Kind.DISBURSEMENTS: {"payee_id_number", "payee_household", "account", "reverses"},
 }
 
 

@@ -60,7 +60,13 @@ def test_generate_tables_yields_regions_first_then_each_countys_tables() -> None
     kinds = [kind for kind, _ in generate_tables(SMALL)]
     counties = len(plan(SMALL).counties)
     assert kinds == [Kind.REGIONS] + [Kind.HOUSEHOLDS, Kind.MEMBERS, Kind.SURVEYS,
-                                      Kind.HELPERS] * counties
+                                      Kind.HELPERS, Kind.FUNDS, Kind.PROJECTS,
+                                      Kind.ALLOCATIONS, Kind.DISBURSEMENTS] * counties
+
+
+def test_without_funds_it_yields_only_the_registry() -> None:
+    kinds = {kind for kind, _ in generate_tables(dataclasses.replace(SMALL, funds=False))}
+    assert kinds == {Kind.REGIONS, Kind.HOUSEHOLDS, Kind.MEMBERS, Kind.SURVEYS, Kind.HELPERS}
 
 
 def test_a_county_does_not_depend_on_the_counties_around_it() -> None:
@@ -98,6 +104,10 @@ def test_it_refuses_an_unknown_format(tmp_path: Path) -> None:
         {"years": (2012, 2013)},
         {"households_per_village": 20_000},
         {"townships_per_county": 0},
+        {"payments_per_household": -1.0},
+        {"payments_per_household": 13.0},
+        {"plant_anomalies": -1},
+        {"plant_anomalies": 1, "funds": False},
     ],
     ids=lambda changes: ",".join(changes),
 )

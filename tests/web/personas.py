@@ -27,6 +27,7 @@ from factories import (
     households,
     members,
     operator,
+    person_id,
     surveys,
     write_csv,
 )
@@ -48,6 +49,11 @@ OTHERS = [f"{OTHER_VILLAGE}{i:04d}" for i in (1, 2)]
 OUTSIDE = [f"{OUTSIDE_VILLAGE}{i:04d}" for i in (1,)]
 PHONE = "13812345678"
 BANK = "6228480012345678"
+PAY_ACCOUNT = "6217000011112222333"  # the account of payment D001 (to MINE[0]'s head)
+STRANGER = person_id(date(1980, 2, 2), 51)  # a payee the registry does not know
+HEADS = [person_id(date(1970, 1, 1 + i), 11) for i in range(6)]  # factories.members' heads
+# Projects: of VILLAGE, of OTHER_VILLAGE, of the county (paying both villages), outside.
+P_VILLAGE, P_OTHER, P_COUNTY, P_OUTSIDE = "XM-V", "XM-O", "XM-C", "XM-X"
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,46 @@ def files(folder: Path) -> dict[Kind, Path]:
         Kind.MEMBERS: write_csv(folder / "members.csv", people),
         Kind.SURVEYS: write_csv(folder / "surveys.csv", surveys(numbers)),
         Kind.HELPERS: write_csv(folder / "helpers.csv", helpers),
+        **books(folder),
     }
+
+
+def books(folder: Path) -> dict[Kind, Path]:
+    """A county fund paying three projects (one a village's, one the other village's, one
+    the county's, paying both villages) and a fund and project of the outside county."""
+    funds = [{"number": "ZJ-1", "name": "中央衔接资金", "source": "central", "year": 2025,
+              "amount": "100000.00", "region_code": COUNTY, "received_on": "2025-01-10"},
+             {"number": "ZJ-X", "name": "陇西县资金", "source": "county", "year": 2025,
+              "amount": "5000.00", "region_code": OUTSIDE_COUNTY, "received_on": "2025-01-10"}]
+    projects = [{"number": number, "name": name, "region_code": region, "kind": "industry",
+                 "budget": "40000.00", "start_on": "2025-02-01", "end_on": "2026-12-31",
+                 "status": "in_progress"}
+                for number, name, region in ((P_VILLAGE, "村养殖项目", VILLAGE),
+                                             (P_OTHER, "他村种植项目", OTHER_VILLAGE),
+                                             (P_COUNTY, "县务工补助", COUNTY),
+                                             (P_OUTSIDE, "外县项目", OUTSIDE_VILLAGE))]
+    allocations = [{"fund": "ZJ-X" if number == P_OUTSIDE else "ZJ-1", "project": number,
+                    "amount": "20000.00", "allocated_on": "2025-02-01"}
+                   for number in (P_VILLAGE, P_OTHER, P_COUNTY, P_OUTSIDE)]
+
+    def paid(number: str, project: str, amount: str, *, person: str | None = None,
+             home: str | None = None, account: str | None = None,
+             reverses: str | None = None) -> dict[str, object]:
+        return {"number": number, "project": project, "payee_id_number": person,
+                "payee_household": home, "amount": amount, "paid_on": "2025-06-15",
+                "channel": "card", "account": account, "reverses": reverses}
+
+    payments = [paid("D001", P_VILLAGE, "1000.00", person=HEADS[0], account=PAY_ACCOUNT),
+                paid("D002", P_VILLAGE, "500.00", person=STRANGER),
+                paid("D003", P_OTHER, "800.00", person=HEADS[3]),
+                paid("D004", P_COUNTY, "1200.00", home=MINE[1]),
+                paid("D005", P_COUNTY, "1200.00", person=HEADS[4], account=BANK),
+                paid("D006", P_OUTSIDE, "300.00", person=HEADS[5]),
+                paid("D007", P_VILLAGE, "-500.00", person=STRANGER, reverses="D002")]
+    return {Kind.FUNDS: write_csv(folder / "funds.csv", funds),
+            Kind.PROJECTS: write_csv(folder / "projects.csv", projects),
+            Kind.ALLOCATIONS: write_csv(folder / "allocations.csv", allocations),
+            Kind.DISBURSEMENTS: write_csv(folder / "disbursements.csv", payments)}
 
 
 def add_account(app: FastAPI, persona: str, role: Role, region: str | None) -> None:

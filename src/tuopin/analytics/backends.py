@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
+import pyarrow as pa
 from sqlalchemy.engine import make_url
 
 from tuopin.domain.errors import ConfigurationError, NotFound, ValidationFailed
@@ -68,8 +70,41 @@ CANONICAL: dict[str, ibis.Schema] = {
         "water_quality_ok": "boolean", "water_scarce_area": "boolean",
         "collected_by": "string", "collected_on": "date",
     }),
+    # for the checks of the books of funds (analytics.funds): whom a helper helps, who was paid
+    "helper": ibis.schema({
+        "id": "!int64", "number": "!string", "name": "!string", "unit": "!string",
+        "post": "string", "phone": "string", "id_number": "string",
+    }),
+    "helper_assignment": ibis.schema({
+        "id": "!int64", "helper_id": "!int64", "household_id": "!int64", "start_date": "date",
+        "end_date": "date",
+    }),
+    # money is int64 fen in the books, never float64 (domain.fen)
+    "fund": ibis.schema({
+        "id": "!int64", "number": "!string", "name": "!string", "source": "!string",
+        "year": "!int32", "amount": "!int64", "region_code": "!string", "received_on": "!date",
+        "version": "!int32",
+    }),
+    "project": ibis.schema({
+        "id": "!int64", "number": "!string", "name": "!string", "region_code": "!string",
+        "kind": "!string", "budget": "!int64", "start_on": "!date", "end_on": "!date",
+        "status": "!string", "closed_on": "date", "version": "!int32",
+    }),
+    "allocation": ibis.schema({
+        "id": "!int64", "fund_id": "!int64", "project_id": "!int64", "amount": "!int64",
+        "allocated_on": "!date",
+    }),
+    "disbursement": ibis.schema({
+        "id": "!int64", "number": "!string", "project_id": "!int64",
+        "payee_id_number": "string", "payee_household": "string", "amount": "!int64",
+        "paid_on": "!date", "channel": "!string", "account": "string", "reverses_id": "int64",
+    }),
 }
 TABLES = tuple(CANONICAL)
+# Tables a snapshot written before the books of funds lacks; such a snapshot still serves
+# an assessment, and the funds checks say it is too old (analytics.funds.books).
+BOOKS_TABLES = ("helper", "helper_assignment", "fund", "project", "allocation",
+                "disbursement")
 
 
 def conform(table: ir.Table, name: str, *, engine: str) -> ir.Table:
@@ -121,7 +156,8 @@ def _relabel(table: ir.Table, labels: dict[str, dt.DataType]) -> ir.Table:
 
 @dataclass(frozen=True)
 class Registry:
-    """The registry's four tables on one engine, each with its canonical schema."""
+    """The registry's tables on one engine, each with its canonical schema (the books of
+    funds are None in a snapshot older than them)."""
 
     engine: str  # "sqlite" | "postgres" | "duckdb" | "spark"
     backend: ibis.BaseBackend
@@ -130,6 +166,12 @@ class Registry:
     member: ir.Table
     survey: ir.Table
     views: tuple[str, ...] = ()  # Spark temporary views to drop on close
+    helper: ir.Table | None = None
+    helper_assignment: ir.Table | None = None
+    fund: ir.Table | None = None
+    project: ir.Table | None = None
+    allocation: ir.Table | None = None
+    disbursement: ir.Table | None = None
 
 
 def open_store(url: str) -> Registry:
@@ -162,13 +204,14 @@ def open_snapshot(path: Path, *, engine: str = "duckdb", master: str | None = No
                                f"not {engine!r}")
     if not (path / MANIFEST).is_file():
         raise NotFound(f"no complete snapshot at {path} ({MANIFEST} is missing)")
+    names = [n for n in TABLES if n not in BOOKS_TABLES or (path / n).is_dir()]
     if engine == "duckdb":
         backend = ibis.duckdb.connect()
         # Files only: the county folders carry no column the store has (see PARTITION).
         raw = {name: backend.read_parquet(str(path / name / "**" / "*.parquet"),
                                           table_name=f"snapshot_{name}",
                                           hive_partitioning=False)
-               for name in TABLES}
+               for name in names}
         views: tuple[str, ...] = ()
     else:
         if master is not None and not master.startswith(MASTERS):
@@ -177,11 +220,26 @@ def open_snapshot(path: Path, *, engine: str = "duckdb", master: str | None = No
         backend = ibis.pyspark.connect(spark_session(master))
         # Temporary views live as long as the shared session: name them apart, drop on close.
         tag = uuid.uuid4().hex[:8]
-        views = tuple(f"tuopin_{tag}_{name}" for name in TABLES)
+        views = tuple(f"tuopin_{tag}_{name}" for name in names)
         raw = {name: backend.read_parquet(str(path / name), table_name=view)
-               for name, view in zip(TABLES, views, strict=True)}
+               for name, view in zip(names, views, strict=True)}
     tables = {name: conform(table, name, engine=engine) for name, table in raw.items()}
     return Registry(engine, backend, views=views, **tables)
+
+
+def open_arrow(tables: Mapping[str, pa.Table]) -> Registry:
+    """DuckDB (in process) over Arrow tables already read from the store, without copying
+    them; a table not given is empty (a query reads only the tables it needs)."""
+    backend = ibis.duckdb.connect()
+    conformed: dict[str, ir.Table] = {}
+    for name in TABLES:
+        data = tables.get(name)
+        if data is None:
+            data = CANONICAL[name].to_pyarrow().empty_table()
+        view = f"arrow_{name}"
+        backend.con.register(view, data)  # a view on the Arrow memory, not a copy
+        conformed[name] = conform(backend.table(view), name, engine="duckdb")
+    return Registry("duckdb", backend, **conformed)
 
 
 def close(registry: Registry) -> None:

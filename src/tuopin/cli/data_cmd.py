@@ -144,14 +144,25 @@ def synth_command(
     province: Annotated[str, typer.Option("--province", help="Two-digit code.")] = "62",
     into_db: Annotated[bool, typer.Option(
         "--into-db", help="Load straight into the configured database.")] = False,
+    funds: Annotated[bool, typer.Option(
+        "--funds/--no-funds", help="Also the books of funds: funds, projects, allocations, "
+        "disbursements.")] = True,
+    payments: Annotated[float, typer.Option(
+        "--payments-per-household", help="Payments a year per poor, monitored or recently "
+        "exited household (at least about 4; up to about 10).")] = 4.0,
+    plant: Annotated[int, typer.Option(
+        "--plant-anomalies", help="Plant this many cases of every rule of `tuopin funds "
+        "check` (listed in planted.csv beside the files).")] = 0,
     output: Annotated[OutputFormat, typer.Option(
         "--output", help="How to print the counts: table, json or csv.")] = OutputFormat.TABLE,
 ) -> None:
-    """Generate a realistic, deterministic synthetic registry."""
+    """Generate a realistic, deterministic synthetic registry and its books of funds."""
     if out is None and not into_db:
         raise typer.BadParameter("give --out DIR, --into-db or both")
-    config = SynthConfig(households=households, seed=seed, province=province)
+    config = SynthConfig(households=households, seed=seed, province=province, funds=funds,
+                         payments_per_household=payments, plant_anomalies=plant)
     cli = context.get(ctx)
+    planted: list[tuple[str, str]] = []
     with _progress() as bar:
         task = bar.add_task("synth", total=households)
 
@@ -161,11 +172,15 @@ def synth_command(
         if out is not None:
             summary = generate(config, out, fmt=file_format, progress=tick)
             counts = {k.value: v for k, v in summary.counts.items()}
+            planted = summary.planted
         if into_db:
             bar.update(task, description="load", completed=0)
+            planted = []
             counts = synth_load.load_synthetic(cli.ready_engine(), principal=cli.principal(),
                                                config=config, today=cli.today(),
-                                               progress=tick)
+                                               progress=tick, planted=planted)
+    if plant:
+        counts["planted"] = len(planted)
     render_mapping(counts, output, title="synthetic registry")
 
 

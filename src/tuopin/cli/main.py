@@ -13,6 +13,7 @@ from tuopin.cli import (
     audit_cmd,
     data_cmd,
     exits_cmd,
+    funds_cmd,
     plans_cmd,
     registry_cmd,
     report_cmd,
@@ -61,6 +62,7 @@ app.add_typer(assess_cmd.standards_app, name="standards")
 report_cmd.register(app)
 plans_cmd.register(app)
 exits_cmd.register(app)
+funds_cmd.register(app)
 users_cmd.register(app)
 web_cmd.register(app)
 

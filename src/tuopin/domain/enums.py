@@ -239,3 +239,46 @@ class UploadState(Titled):
     IMPORTING = "importing", "being imported"
     IMPORTED = "imported", "imported"
     CANCELLED = "cancelled", "cancelled"
+
+
+class FundSource(Titled):
+    """Where a poverty-alleviation fund comes from (DOMAIN.md, Funds)."""
+
+    CENTRAL = "central", "central budget"
+    PROVINCIAL = "provincial", "provincial budget"
+    PREFECTURE = "prefecture", "prefecture budget"
+    COUNTY = "county", "county budget"
+    INTEGRATED = "integrated", "integrated agricultural funds"
+    EAST_WEST = "east_west", "east-west cooperation"
+    PAIRED = "paired", "paired assistance"
+    DONATION = "donation", "social donation"
+
+
+class ProjectKind(Titled):
+    """What a project pays for."""
+
+    INDUSTRY = "industry", "industry project"
+    EMPLOYMENT = "employment", "employment project"
+    HOUSING = "housing", "housing project"
+    EDUCATION = "education", "education project"
+    HEALTH = "health", "health project"
+    WATER = "water", "drinking water project"
+    INFRASTRUCTURE = "infrastructure", "infrastructure project"
+    ASSET_INCOME = "asset_income", "asset income project"
+    OTHER = "other", "other project"
+
+
+class ProjectStatus(Titled):
+    PLANNED = "planned", "project planned"
+    IN_PROGRESS = "in_progress", "project under way"
+    COMPLETED = "completed", "project completed"
+    CLOSED = "closed", "project closed"
+
+
+class PaymentChannel(Titled):
+    """How a disbursement reached its payee."""
+
+    CARD = "card", "benefit card (一卡通)"
+    BANK = "bank", "bank transfer"
+    CASH = "cash", "cash"
+    COLLECTIVE = "collective", "paid to the village collective"

@@ -327,6 +327,10 @@ def parse(cells: pa.Array, spec: Field, *, today: date) -> Parsed:
     """Type one column according to its field."""
     if spec.type is FieldType.ID_NUMBER:
         return parse_id_number(cells, spec, today=today)
+    if spec.type is FieldType.FEN:
+        from tuopin.io.amounts import parse_fen  # amounts builds on this module
+
+        return parse_fen(cells, spec)
     return PARSERS[spec.type](cells, spec)
 
 

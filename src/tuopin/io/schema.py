@@ -14,12 +14,16 @@ from typing import Any
 
 from tuopin.domain.enums import (
     Education,
+    FundSource,
     Health,
     HouseholdCategory,
     HouseholdStatus,
     HousingGrade,
     Labour,
+    PaymentChannel,
     PovertyCause,
+    ProjectKind,
+    ProjectStatus,
     Relation,
     SchoolingStatus,
     Sex,
@@ -41,6 +45,7 @@ class FieldType(StrEnum):
     ID_NUMBER = "id_number"
     REGION_CODE = "region_code"
     PHONE = "phone"
+    FEN = "fen"  # money of the books: yuan as typed, integer fen in the table
 
 
 @dataclass(frozen=True)
@@ -71,12 +76,25 @@ class Kind(StrEnum):
     MEMBERS = "members"
     SURVEYS = "surveys"
     HELPERS = "helpers"
+    FUNDS = "funds"
+    PROJECTS = "projects"
+    ALLOCATIONS = "allocations"
+    DISBURSEMENTS = "disbursements"
+
+
+# The kinds of the books of funds (imported by a county office, not by a village).
+FUND_KINDS = frozenset({Kind.FUNDS, Kind.PROJECTS, Kind.ALLOCATIONS, Kind.DISBURSEMENTS})
+# The registry's kinds in the order they are imported (the books follow them).
+REGISTRY_KINDS = tuple(kind for kind in Kind if kind not in FUND_KINDS)
 
 
 T = FieldType
 # Amounts stay DECIMAL (float64 in Arrow, as exports and the generator type them); the flag
 # adds the rule of domain.money that an amount has no fraction of a fen.
 MONEY: dict[str, Any] = {"minimum": 0.0, "maximum": float(MONEY_MAX), "money": True}
+# The largest figure of the books: ten billion yuan (a province's yearly central funds are
+# a few billion); a payment is at most this too.
+BOOK_MAX = 10_000_000_000.0
 
 FIELDS: dict[Kind, tuple[Field, ...]] = {
     Kind.REGIONS: (
@@ -169,6 +187,57 @@ FIELDS: dict[Kind, tuple[Field, ...]] = {
         Field("phone", "Helper phone", T.PHONE, example="13900000000"),
         Field("households", "Assigned households", T.TEXT_LIST, example="6211210010010001"),
         Field("start_date", "Assigned since", T.DATE, example="2016-03-01"),
+        # a helper's own ID number: a payment to a helper's family is a conflict of interest
+        Field("id_number", "Helper's ID number", T.ID_NUMBER, example="621121198506060018"),
+    ),
+    Kind.FUNDS: (
+        Field("number", "Fund number", T.TEXT, True, example="F2020-001", max_length=32),
+        Field("name", "Fund name", T.TEXT, True, example="2020年中央财政专项扶贫资金",
+              max_length=128),
+        Field("source", "Fund source", T.ENUM, True, FundSource, example="中央财政"),
+        Field("year", "Fund year", T.INTEGER, True, example="2020", minimum=2000,
+              maximum=2100),
+        Field("amount", "Fund amount (yuan)", T.FEN, True, example="1500000.00",
+              minimum=0.01, maximum=BOOK_MAX),
+        Field("region_code", "Region holding the fund", T.REGION_CODE, True,
+              example="621121"),
+        Field("received_on", "Received on", T.DATE, True, example="2020-03-01"),
+    ),
+    Kind.PROJECTS: (
+        Field("number", "Project number", T.TEXT, True, example="P2020-001", max_length=32),
+        Field("name", "Project name", T.TEXT, True, example="东关村养殖产业扶持",
+              max_length=128),
+        Field("region_code", "Project region", T.REGION_CODE, True, example="621121001001"),
+        Field("kind", "Project kind", T.ENUM, True, ProjectKind, example="产业项目"),
+        Field("budget", "Budget (yuan)", T.FEN, True, example="300000.00", minimum=0,
+              maximum=BOOK_MAX),
+        Field("start_on", "Start date", T.DATE, True, example="2020-04-01"),
+        Field("end_on", "End date", T.DATE, True, example="2020-12-31"),
+        Field("status", "Project status", T.ENUM, True, ProjectStatus, example="实施中"),
+        Field("closed_on", "Closed on", T.DATE, example=""),
+    ),
+    Kind.ALLOCATIONS: (
+        Field("fund", "Fund number", T.TEXT, True, example="F2020-001", max_length=32),
+        Field("project", "Project number", T.TEXT, True, example="P2020-001", max_length=32),
+        Field("amount", "Allocated amount (yuan)", T.FEN, True, example="300000.00",
+              minimum=0.01, maximum=BOOK_MAX),
+        Field("allocated_on", "Allocated on", T.DATE, True, example="2020-04-01"),
+    ),
+    Kind.DISBURSEMENTS: (
+        Field("number", "Payment number", T.TEXT, True, example="D2020-000001",
+              max_length=32),
+        Field("project", "Project number", T.TEXT, True, example="P2020-001", max_length=32),
+        Field("payee_id_number", "Payee's ID number", T.ID_NUMBER,
+              example="62112119800101001X"),
+        Field("payee_household", "Payee household number", T.TEXT,
+              example="6211210010010001", max_length=32),
+        Field("amount", "Amount paid (yuan)", T.FEN, True, example="3000.00",
+              minimum=-BOOK_MAX, maximum=BOOK_MAX),
+        Field("paid_on", "Paid on", T.DATE, True, example="2020-06-15"),
+        Field("channel", "Payment channel", T.ENUM, True, PaymentChannel, example="一卡通"),
+        Field("account", "Account number", T.TEXT, example="6228480000000000000",
+              max_length=40),
+        Field("reverses", "Reverses payment", T.TEXT, example="", max_length=32),
     ),
 }
 
@@ -179,6 +248,10 @@ KEYS: dict[Kind, tuple[str, ...]] = {
     Kind.MEMBERS: ("id_number",),
     Kind.SURVEYS: ("household_number", "year"),
     Kind.HELPERS: ("number",),
+    Kind.FUNDS: ("number",),
+    Kind.PROJECTS: ("number",),
+    Kind.ALLOCATIONS: ("fund", "project"),
+    Kind.DISBURSEMENTS: ("number",),
 }
 
 LIST_SEPARATORS = (";", "；", "、", ",", "，")

@@ -38,7 +38,9 @@ DATE_FORMAT = "yyyy-mm-dd"
 
 # Every text-like column is formatted as text: Excel would turn household numbers, bank
 # accounts and ID numbers into 6.2E+17 and drop the leading zeros of codes.
-TEXT_TYPES = frozenset({T.TEXT, T.TEXT_LIST, T.ID_NUMBER, T.REGION_CODE, T.PHONE})
+# Amounts of the books too: as text they keep exactly the fen typed (an Excel number can
+# turn 0.1 + 0.2 into 0.30000000000000004).
+TEXT_TYPES = frozenset({T.TEXT, T.TEXT_LIST, T.ID_NUMBER, T.REGION_CODE, T.PHONE, T.FEN})
 
 TYPE_TITLES = {
     T.TEXT: "text",
@@ -52,6 +54,7 @@ TYPE_TITLES = {
     T.ID_NUMBER: "18-digit ID card number",
     T.REGION_CODE: "12-digit region code",
     T.PHONE: "phone number",
+    T.FEN: "amount in yuan, at most two decimals",
 }
 LIST_NOTE = "Separate several values with ;"
 HELP_COLUMNS = (

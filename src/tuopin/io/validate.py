@@ -22,6 +22,7 @@ from tuopin.io.cells import ID_REASONS, parse
 from tuopin.io.problems import Problem
 from tuopin.io.readers import RawFile, file_error
 from tuopin.io.schema import Field, Kind, fields
+from tuopin.io.validate_funds import FUND_RULES
 
 
 @dataclass
@@ -250,6 +251,7 @@ RULES = {
     Kind.MEMBERS: _check_members,
     Kind.SURVEYS: _check_surveys,
     Kind.HELPERS: _check_helpers,
+    **{Kind(name): rule for name, rule in FUND_RULES.items()},
 }
 
 

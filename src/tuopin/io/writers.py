@@ -6,8 +6,11 @@ would run as a formula is neutralised here, once (``tuopin.io.formulas``).
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,6 +26,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from tuopin.io.formulas import is_text, looks_like_formula, quoted, quoted_name
+
+# What XML 1.0 cannot hold: openpyxl's control characters, and the noncharacters U+FFFE and
+# U+FFFF (written, they make a workbook no reader opens).
+NOT_IN_XML = re.compile(f"{ILLEGAL_CHARACTERS_RE.pattern}|[\ufffe\uffff]")
 
 FORMATS = ("csv", "xlsx", "parquet")
 SUFFIXES = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".pq": "parquet"}
@@ -63,9 +70,16 @@ def write_table(
     fmt: str | None = None,
     headers: Mapping[str, str] | None = None,
     bom: bool = True,
+    preamble: Sequence[str] = (),
 ) -> int:
-    """Write ``table`` as csv, xlsx or parquet and return the number of rows written."""
+    """Write ``table`` as csv, xlsx or parquet and return the number of rows written.
+
+    ``preamble``: lines of text above the table (a notice's heading), one cell a line, in
+    CSV and XLSX; a Parquet file has no place for them and refuses them.
+    """
     fmt = detect_format(path, fmt)
+    if preamble and fmt == "parquet":
+        raise ValueError("a parquet file has no heading lines: write csv or xlsx")
     if headers:
         table = table.rename_columns([headers.get(name, name) for name in table.column_names])
     if fmt == "xlsx":
@@ -73,9 +87,9 @@ def write_table(
         _check_excel_limits(table)
     with _atomic(path) as part:
         if fmt == "csv":
-            _write_csv(_flattened(table), part, bom=bom)
+            _write_csv(_flattened(table), part, bom=bom, preamble=preamble)
         elif fmt == "xlsx":
-            _write_xlsx(_flattened(table), part)
+            _write_xlsx(_flattened(table), part, preamble=preamble)
         else:
             pq.write_table(table, part)
     return table.num_rows
@@ -137,11 +151,17 @@ def _flat_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return column
 
 
-def _write_csv(table: pa.Table, path: Path, *, bom: bool) -> None:
+def _write_csv(table: pa.Table, path: Path, *, bom: bool, preamble: Sequence[str] = ()
+               ) -> None:
     table = _neutralised(table)
     with pa.OSFile(str(path), "wb") as sink:
         if bom:
             sink.write(UTF8_BOM)
+        if preamble:
+            lines = io.StringIO()
+            writer = csv.writer(lines, lineterminator="\n")
+            writer.writerows([quoted_name(line)] for line in preamble)
+            sink.write(lines.getvalue().encode("utf-8"))
         pa_csv.write_csv(table, sink)
 
 
@@ -152,7 +172,10 @@ def _neutralised(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, names=names)
 
 
-def _write_xlsx(table: pa.Table, path: Path) -> None:
+def _write_xlsx(table: pa.Table, path: Path, *, preamble: Sequence[str] = ()) -> None:
+    # exact decimals (amounts of the books) as their text: an Excel number is a float
+    table = pa.table([c.cast(pa.string()) if pa.types.is_decimal(c.type) else c
+                      for c in table.columns], names=table.column_names)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet()
     names = table.column_names
@@ -160,7 +183,10 @@ def _write_xlsx(table: pa.Table, path: Path) -> None:
     for index, name in enumerate(names, start=1):
         texts = [name, *(_as_text(v) for v in sample.column(index - 1).to_pylist())]
         sheet.column_dimensions[get_column_letter(index)].width = column_width(texts)
-    sheet.freeze_panes = "A2"
+    # the heading lines are wider than any column: they overflow into the empty cells
+    sheet.freeze_panes = f"A{len(preamble) + 2}"
+    for line in preamble:
+        sheet.append([_text_cell(sheet, line)])
     sheet.append([_header_cell(sheet, name) for name in names])
     for batch in table.to_batches(max_chunksize=XLSX_BATCH_ROWS):
         columns = [_cells(sheet, batch.column(i)) for i in range(batch.num_columns)]
@@ -194,13 +220,13 @@ def _needs_text_cell(value: str) -> bool:
         value.isdigit()
         or looks_like_formula(value)
         or value in ERROR_CODES
-        or ILLEGAL_CHARACTERS_RE.search(value) is not None
+        or NOT_IN_XML.search(value) is not None
     )
 
 
 def _text_cell(sheet: WriteOnlyWorksheet, value: str) -> WriteOnlyCell:
     # Control characters are refused by the XLSX format itself; they carry no meaning here.
-    text = ILLEGAL_CHARACTERS_RE.sub("", value)
+    text = NOT_IN_XML.sub("", value)
     cell = WriteOnlyCell(sheet, value=text)
     cell.data_type = "s"
     cell.number_format = TEXT_FORMAT

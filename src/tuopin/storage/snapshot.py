@@ -7,6 +7,7 @@ A snapshot is a folder::
     household/county=621121000000/part-0.parquet
     member/county=621121000000/part-0.parquet
     survey/county=621121000000/part-0.parquet
+    helper/, helper_assignment/, fund/, project/, allocation/, disbursement/ (one part each)
 
 Column types are canonical whatever the store (``arrow_schema``); the ``county`` partition
 column lives only in the folder names.
@@ -18,7 +19,7 @@ import json
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,8 +36,14 @@ from sqlalchemy.engine import make_url
 
 from tuopin.domain.errors import ConfigurationError, NotFound, ValidationFailed
 from tuopin.storage.models import (
+    AllocationRecord,
+    DisbursementRecord,
+    FundRecord,
+    HelperAssignmentRecord,
+    HelperRecord,
     HouseholdRecord,
     MemberRecord,
+    ProjectRecord,
     RegionRecord,
     SurveyRecord,
     table_of,
@@ -50,6 +57,13 @@ TABLES: dict[str, Table] = {
     "household": table_of(HouseholdRecord),
     "member": table_of(MemberRecord),
     "survey": table_of(SurveyRecord),
+    # for the checks of the books of funds (whom a helper helps, who was paid)
+    "helper": table_of(HelperRecord),
+    "helper_assignment": table_of(HelperAssignmentRecord),
+    "fund": table_of(FundRecord),
+    "project": table_of(ProjectRecord),
+    "allocation": table_of(AllocationRecord),
+    "disbursement": table_of(DisbursementRecord),
 }
 PARTITIONED = ("household", "member", "survey")
 BATCH_ROWS = 65_536
@@ -143,6 +157,20 @@ def write_snapshot(url: str, out_dir: Path, *, taken_at: datetime) -> SnapshotMa
         shutil.rmtree(work, ignore_errors=True)
         raise
     return manifest
+
+
+def read_tables(url: str, names: Iterable[str]) -> dict[str, pa.Table]:
+    """Tables of the store at ``url`` as Arrow in their canonical types, read in one
+    transaction (for a query small enough to need no snapshot on disk)."""
+    tables: dict[str, pa.Table] = {}
+    with _source(url) as source:
+        for name in names:
+            schema = arrow_schema(name)
+            full = (schema.append(pa.field(PARTITION, pa.string(), nullable=False))
+                    if name in PARTITIONED else schema)
+            batches = list(source.batches(_select_sql(name, source.backend), full))
+            tables[name] = pa.Table.from_batches(batches, full).select(schema.names)
+    return tables
 
 
 def read_manifest(path: Path) -> SnapshotManifest:

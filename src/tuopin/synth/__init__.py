@@ -1,4 +1,5 @@
-"""Synthetic registry generator: a realistic, deterministic registry in the import format."""
+"""Synthetic registry generator: a realistic, deterministic registry and its books of funds
+in the import format."""
 
 from tuopin.synth.config import SynthConfig
 from tuopin.synth.generate import SynthSummary, generate, generate_tables

@@ -63,6 +63,14 @@ def money(values: np.ndarray) -> pa.Array:
     return pa.array(np.round(values, 2), pa.float64())
 
 
+def fen_text(fen: np.ndarray) -> pa.Array:
+    """Amounts in integer fen as exact yuan text with two decimals ("1234.50", "-0.05")."""
+    magnitude = np.abs(fen.astype(np.int64))
+    yuan = pc.cast(pa.array(magnitude // 100), pa.string())
+    text = pc.binary_join_element_wise(yuan, fixed_width(magnitude % 100, 2), ".")
+    return pc.if_else(pa.array(fen < 0), pc.binary_join_element_wise("-", text, ""), text)
+
+
 def dates(days: np.ndarray, keep: np.ndarray | None = None) -> pa.Array:
     """An Arrow date column from ``datetime64[D]`` values, null where ``keep`` is false."""
     mask = None if keep is None else ~keep

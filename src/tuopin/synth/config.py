@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
@@ -12,6 +13,8 @@ from tuopin.domain.errors import ValidationFailed
 STREAM_PLAN = 0
 STREAM_NAMES = 1
 STREAM_COUNTY = 2
+STREAM_FUNDS = 3  # the books of funds of a county
+STREAM_PLANT = 4  # the anomalies planted in a county's books
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,11 @@ class SynthConfig:
     households_per_village: int = 250  # a mean: each village gets 60-140 % of it
     villages_per_township: int = 15
     townships_per_county: int = 15
+    funds: bool = True  # also draw the books of funds (funds, projects, payments)
+    # Payments a year per poor, monitored or recently exited household: the programmes give
+    # about 3.5, the benefit card (一卡通) at least one round more and up to about 9 rounds.
+    payments_per_household: float = 4.0
+    plant_anomalies: int = 0  # cases of every rule of `tuopin funds check` to plant
 
     def __post_init__(self) -> None:
         problems = []
@@ -46,8 +54,20 @@ class SynthConfig:
             problems.append("villages_per_township must be within 1-999")
         if not 1 <= self.townships_per_county <= 999:
             problems.append("townships_per_county must be within 1-999")
+        if not 0.0 <= self.payments_per_household <= 12.0:
+            problems.append("payments_per_household must be within 0-12")
+        if not 0 <= self.plant_anomalies <= 1_000:
+            problems.append("plant_anomalies must be within 0-1000")
+        if self.plant_anomalies and not self.funds:
+            problems.append("plant_anomalies needs the books of funds")
         if problems:
             raise ValidationFailed("; ".join(problems), problems)
+
+    @property
+    def books_closed_on(self) -> date:
+        """The day the books are drawn up to: the last survey year's 31 December. Every
+        project ends by then; a clean book gives no finding on any later day."""
+        return date(self.years[-1], 12, 31)
 
     def rng(self, *stream: int) -> np.random.Generator:
         """A generator for one stream (and chunk) of this config, independent of the others."""

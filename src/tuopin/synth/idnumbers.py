@@ -47,3 +47,18 @@ def id_numbers(county_code: int, birth: np.ndarray, male: np.ndarray) -> pa.Stri
     chars[:, :17] = body + ord("0")
     chars[:, 17] = check_chars_vectorised(body).astype("S1").view(np.uint8)
     return ascii_column(chars)
+
+
+HELPER_SEQUENCE = 900  # helpers' sequences start above any a county's members reach
+
+
+def helper_id_numbers(county_code: int, birth: np.ndarray, male: np.ndarray) -> pa.StringArray:
+    """ID numbers of a county's helpers (cadres of its bureaus, born in the county): their
+    sequences lie above 900, so they never meet a registered member's."""
+    first17 = (county_code * 10**11 + ymd(birth) * 1_000 + HELPER_SEQUENCE
+               + sequences(birth, male) % 100)
+    chars = np.empty((len(birth), 18), dtype=np.uint8)
+    body = digits(first17, 17)
+    chars[:, :17] = body + ord("0")
+    chars[:, 17] = check_chars_vectorised(body).astype("S1").view(np.uint8)
+    return ascii_column(chars)

@@ -146,3 +146,12 @@ def _name_townships_and_villages(
         first = t * per_township
         codes[first : first + count] = int(township) * 1000 + np.arange(1, count + 1)
     return codes
+
+
+def unit_names(config: SynthConfig, county: County) -> tuple[list[str], list[str]]:
+    """The names of a county's townships and villages, as ``plan`` gave them."""
+    rows: dict[str, str] = {}
+    _name_townships_and_villages(config, county.index, f"{county.code:06d}",
+                                 len(county.village_codes), rows)
+    townships = [rows[f"{code:09d}000"] for code in np.unique(county.village_codes // 1000)]
+    return townships, [rows[f"{code:012d}"] for code in county.village_codes.tolist()]

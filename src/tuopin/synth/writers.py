@@ -70,3 +70,13 @@ def open_writer(path: Path, kind: Kind, fmt: str) -> TableWriter:
     """A streaming writer of ``kind``'s tables to ``path`` in ``fmt`` (csv or parquet)."""
     schema = arrow_schema(kind)
     return CsvWriter(path, schema) if fmt == "csv" else ParquetWriter(path, schema)
+
+
+def write_planted(planted: list[tuple[str, str]], path: Path) -> Path:
+    """The planted cases as a CSV file with the columns rule and subject."""
+    table = pa.table({"rule": pa.array([rule for rule, _ in planted], pa.string()),
+                      "subject": pa.array([subject for _, subject in planted], pa.string())})
+    writer = CsvWriter(path, table.schema)
+    writer.write(table)
+    writer.close()
+    return path

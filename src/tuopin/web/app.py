@@ -36,6 +36,7 @@ from tuopin.web.routes import (
     assets,
     auth,
     casework,
+    funds,
     home,
     households,
     imports,
@@ -121,7 +122,7 @@ def create_app(settings: Settings, *, hasher: PasswordHasher | None = None,
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     # registration before households: /households/new is not a household number
     for module in (assets, auth, home, regions, registration, plans, casework, households,
-                   lists, imports, admin):
+                   lists, imports, funds, admin):
         app.include_router(module.router)
     return app
 

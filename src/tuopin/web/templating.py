@@ -10,7 +10,9 @@ from starlette.requests import Request
 
 from tuopin.domain import enums
 from tuopin.domain.enums import Titled
+from tuopin.domain.fen import fen_grouped
 from tuopin.i18n import LANGS, translate
+from tuopin.services.access.policy import Action, role_may
 from tuopin.web import csrf
 from tuopin.web.deps import lang_of
 
@@ -33,9 +35,16 @@ def _context(request: Request) -> dict[str, Any]:
         except ValueError:
             return str(value)
 
+    user = getattr(request.state, "user", None)
+
+    def may(action: str) -> bool:
+        """Whether the user's role may ``action`` (which links to offer; the services
+        decide what is done)."""
+        return user is not None and role_may(user.role, Action(action))
+
     flash = request.session.pop("flash", None) if "session" in request.scope else None
     return {"_": _, "title": title, "lang": lang, "langs": LANGS,
-            "csrf_token": csrf.token(request), "user": getattr(request.state, "user", None),
+            "csrf_token": csrf.token(request), "user": user, "may": may,
             "flash": translate(flash, lang) if isinstance(flash, str) else None}
 
 
@@ -46,4 +55,5 @@ def make_templates() -> Jinja2Templates:
                       trim_blocks=True, lstrip_blocks=True,
                       # templates ship with the package: no stat() of every file per render
                       auto_reload=False)
+    env.filters["yuan"] = fen_grouped  # integer fen as "1,234.50": money is never a float
     return Jinja2Templates(env=env, context_processors=[_context])

@@ -37,8 +37,14 @@ def mask_account(value: str) -> str:
     return value[:4] + "*" * (len(value) - 8) + value[-4:] if len(value) > 8 else "*" * len(value)
 
 
+def mask_last_four(value: str) -> str:
+    """************0000: only the last four digits stay (a payment's account, as the funds
+    pages show it)."""
+    return "*" * max(len(value) - 4, 4) + value[-4:] if len(value) > 4 else "*" * len(value)
+
+
 MASKS = {"id_number": mask_id, "phone": mask_phone, "bank_account": mask_account,
-         "account": mask_account, "payee_id_number": mask_id}
+         "account": mask_last_four, "payee_id_number": mask_id}
 
 
 @dataclass(frozen=True)

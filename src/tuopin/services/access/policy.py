@@ -63,6 +63,11 @@ class Action(StrEnum):
     MONITOR_REVIEW = "monitor_review"  # 乡: the township's review
     MONITOR_DECIDE = "monitor_decide"  # 县: identified or rejected
     CLEAR_RISK = "clear_risk"  # 县: 风险消除
+    # the books of funds (强化扶贫资金监管)
+    IMPORT_FUNDS = "import_funds"  # funds, projects, allocations, payments
+    READ_FUNDS = "read_funds"  # balances, projects and their payments, in one's region
+    CHECK_FUNDS = "check_funds"  # the anomalies: who was paid twice, dead, ineligible...
+    DISCLOSE_FUNDS = "disclose_funds"  # the list a village posts (公示)
     # accounts
     MANAGE_USERS = "manage_users"
 
@@ -105,6 +110,12 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.MONITOR_REVIEW: OFFICERS,
     Action.MONITOR_DECIDE: COUNTY_UP,
     Action.CLEAR_RISK: COUNTY_UP,
+    # a county's finance and poverty offices keep the books; the anomalies are for those
+    # who supervise (a village cadre may be the one they concern)
+    Action.IMPORT_FUNDS: COUNTY_UP,
+    Action.READ_FUNDS: EVERYONE - {Role.HELPER},
+    Action.CHECK_FUNDS: OFFICERS | {Role.AUDITOR},
+    Action.DISCLOSE_FUNDS: EDITORS,
     Action.MANAGE_USERS: COUNTY_UP,
 }
 
@@ -122,6 +133,11 @@ STEP_ACTIONS = {
 def monitoring_step(to: MonitoringState) -> Action:
     """The action of the monitoring step that leads to ``to``."""
     return STEP_ACTIONS.get(to, Action.MONITOR_APPLY)
+
+
+def role_may(role: Role, action: Action) -> bool:
+    """Whether ``role`` may perform ``action`` (what a page offers; the services decide)."""
+    return role in RULES[action]
 
 
 def allows(principal: Principal, action: Action) -> bool:

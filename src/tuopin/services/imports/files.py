@@ -28,15 +28,14 @@ from sqlalchemy.orm import Session
 from tuopin.domain.errors import TooManyAttempts, ValidationFailed
 from tuopin.io.problems import Problem
 from tuopin.io.readers import RawFile, read_file
-from tuopin.io.schema import Kind
+from tuopin.io.schema import FUND_KINDS, Kind
 from tuopin.io.validate import Validated, validate_file
 from tuopin.services import audit
 from tuopin.services.access import probes
 from tuopin.services.access.policy import Action, changes
 from tuopin.services.access.principal import Principal
 from tuopin.services.access.throttle import ProbeLimiter
-from tuopin.services.imports.checks import CHECKS, SCOPE_CHECKS
-from tuopin.services.imports.merges import MERGES
+from tuopin.services.imports.kinds import CHECKS, MERGES, SCOPE_CHECKS, TABLES
 from tuopin.storage import bulk
 from tuopin.storage.bulk import MergeCounts
 
@@ -81,9 +80,6 @@ class _Rollback(Exception):
 # PostgreSQL autovacuum may take minutes; meanwhile a search or a household page planned on
 # the statistics of an empty table scans what an index would find).
 ANALYZE_AFTER_ROWS = 10_000
-TABLES = {Kind.REGIONS: ("region",), Kind.HOUSEHOLDS: ("household",),
-          Kind.MEMBERS: ("member",), Kind.SURVEYS: ("survey",),
-          Kind.HELPERS: ("helper", "helper_assignment")}
 
 
 @dataclass(frozen=True)
@@ -101,8 +97,11 @@ class Source:
 
 
 def action_of(*, kind: Kind, **_: object) -> Action:
-    """Regions are imported by an administrator only; the other kinds by the editors."""
-    return Action.IMPORT_REGIONS if kind is Kind.REGIONS else Action.IMPORT
+    """Regions are imported by an administrator only, the books of funds by a county office
+    (or an administrator); the other kinds by the editors."""
+    if kind is Kind.REGIONS:
+        return Action.IMPORT_REGIONS
+    return Action.IMPORT_FUNDS if kind in FUND_KINDS else Action.IMPORT
 
 
 @changes(action_of)

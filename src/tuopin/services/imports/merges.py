@@ -34,7 +34,7 @@ MEMBER_COLUMNS = ("id_number", "name", "sex", "birth_date", "relation", "ethnici
                   "months_worked_away", "medical_insurance", "critical_illness_insurance",
                   "pension_insurance", "dibao", "phone", "deceased_date")
 SURVEY_COLUMNS = tuple(c.name for c in survey.columns if c.name not in ("id", "household_id"))
-HELPER_COLUMNS = ("number", "name", "unit", "post", "phone")
+HELPER_COLUMNS = ("number", "name", "unit", "post", "phone", "id_number")
 
 
 def merge_regions(conn: Connection, staging: Table) -> MergeCounts:

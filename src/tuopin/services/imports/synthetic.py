@@ -1,4 +1,6 @@
-"""Loading the synthetic registry straight into the store, through the import path."""
+"""Loading the synthetic registry and its books of funds straight into the store, through
+the import path: per county, its registry, then its funds, projects, allocations and
+disbursements."""
 
 from __future__ import annotations
 
@@ -20,10 +22,12 @@ from tuopin.synth.generate import generate_tables
 def load_synthetic(
     engine: Engine, *, principal: Principal, config: SynthConfig, today: date,
     progress: Callable[[int, int], None] | None = None,
+    planted: list[tuple[str, str]] | None = None,
 ) -> dict[str, int]:
-    """Generate ``config`` chunk by chunk and import each chunk; returns rows per kind."""
+    """Generate ``config`` chunk by chunk and import each chunk; returns rows per kind (the
+    planted cases, if any, are added to ``planted`` as (rule, subject))."""
     counts: dict[str, int] = {}
-    for kind, table in generate_tables(config):
+    for kind, table in generate_tables(config, planted=planted):
         raw = raw_from_table(table, f"synth-{config.seed}-{kind.value}")
         result: ImportResult = import_raw(engine, principal=principal, kind=kind, raw=raw,
                                            today=today)

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from tuopin.domain import regions
+from tuopin.domain.fen import fen_text
 from tuopin.domain.scope import Scope
-from tuopin.io.schema import FieldType, Kind, fields
+from tuopin.io.schema import FUND_KINDS, FieldType, Kind, fields
 from tuopin.services import records
 from tuopin.services.access.policy import Action, reads
 from tuopin.services.access.principal import Principal
 from tuopin.storage.models import (
+    AllocationRecord,
+    DisbursementRecord,
+    FundRecord,
     HelperAssignmentRecord,
     HelperRecord,
     HouseholdRecord,
     MemberRecord,
+    ProjectRecord,
     RegionRecord,
     SurveyRecord,
 )
@@ -31,10 +37,34 @@ ARROW_TYPES = {
     FieldType.DECIMAL: pa.float64(),
     FieldType.BOOLEAN: pa.bool_(),
     FieldType.DATE: pa.date32(),
+    FieldType.FEN: pa.decimal128(20, 2),
 }
 
 
+def _fund_query(kind: Kind, scope: Scope) -> Select:
+    """The books of funds, by the region of the fund or of the project."""
+    F, P = FundRecord, ProjectRecord
+    if kind is Kind.FUNDS:
+        return (select(*[F.__table__.c[f.name] for f in fields(kind)])
+                .where(in_region(scope, F.region_code)).order_by(F.number))
+    if kind is Kind.PROJECTS:
+        return (select(*[P.__table__.c[f.name] for f in fields(kind)])
+                .where(in_region(scope, P.region_code)).order_by(P.number))
+    if kind is Kind.ALLOCATIONS:
+        A = AllocationRecord
+        return (select(F.number, P.number, A.amount, A.allocated_on)
+                .join(F, F.id == A.fund_id).join(P, P.id == A.project_id)
+                .where(in_region(scope, P.region_code)).order_by(F.number, P.number))
+    D, R = DisbursementRecord, aliased(DisbursementRecord)
+    return (select(D.number, P.number, D.payee_id_number, D.payee_household, D.amount,
+                   D.paid_on, D.channel, D.account, R.number)
+            .join(P, P.id == D.project_id).outerjoin(R, R.id == D.reverses_id)
+            .where(in_region(scope, P.region_code)).order_by(D.id))
+
+
 def _query(kind: Kind, scope: Scope) -> Select:
+    if kind in FUND_KINDS:
+        return _fund_query(kind, scope)
     names = [f.name for f in fields(kind)]
     in_scope = records.in_scope(scope)
     if kind is Kind.REGIONS:
@@ -56,11 +86,11 @@ def _query(kind: Kind, scope: Scope) -> Select:
     return (
         select(HelperRecord.number, HelperRecord.name, HelperRecord.unit, HelperRecord.post,
                HelperRecord.phone, func.aggregate_strings(H.number, ";").label("households"),
-               func.min(A.start_date).label("start_date"))
+               func.min(A.start_date).label("start_date"), HelperRecord.id_number)
         .join(A, A.helper_id == HelperRecord.id).join(H, H.id == A.household_id)
         .where(in_scope)
         .group_by(HelperRecord.id, HelperRecord.number, HelperRecord.name, HelperRecord.unit,
-                  HelperRecord.post, HelperRecord.phone)
+                  HelperRecord.post, HelperRecord.phone, HelperRecord.id_number)
         .order_by(HelperRecord.number)
     )
 
@@ -77,6 +107,10 @@ def export_table(db: Session, *, principal: Principal, kind: Kind) -> pa.Table:
     if kind is Kind.HELPERS:  # a stable order inside the list cell
         columns["households"] = [";".join(sorted(v.split(";"))) if v else v
                                  for v in columns["households"]]
+    for spec in fields(kind):  # amounts of the books: exact yuan and fen, never a float
+        if spec.type is FieldType.FEN:
+            columns[spec.name] = [None if v is None else Decimal(fen_text(v))
+                                  for v in columns[spec.name]]
     arrays = {f.name: pa.array(columns[f.name], type=ARROW_TYPES.get(f.type, pa.string()))
               for f in fields(kind)}
     return pa.table(arrays)

@@ -27,7 +27,8 @@ VILLAGE_LIMIT = 5000  # more households than any village has
 TREE_DEPTH = 3
 
 
-def _region(principal: Principal, code: str) -> str:
+@reads()
+def region_code(*, principal: Principal, code: str) -> str:
     """A well-formed region code inside the user's scope (regions are not secret: 403)."""
     normal = regions.normalize(code)
     try:
@@ -42,7 +43,7 @@ def _region(principal: Principal, code: str) -> str:
 @reads()
 def tree(db: Session, *, principal: Principal, root: str | None = None) -> list[dict[str, Any]]:
     """Three levels of the region tree from ``root`` (default: the user's region), counted."""
-    code = _region(principal, root) if root else None
+    code = region_code(principal=principal, code=root) if root else None
     nodes = registry.region_tree(db, principal=principal, root=code, depth=TREE_DEPTH)
     if code and not nodes:
         raise NotFound(f"region {code} not found")
@@ -67,7 +68,7 @@ def search(db: Session, *, principal: Principal, text: str, limit: int = 50,
 @reads()
 def village(db: Session, *, principal: Principal, code: str) -> dict[str, Any]:
     """A village (or any region) with its counts and the households the user may see in it."""
-    code = _region(principal, code)
+    code = region_code(principal=principal, code=code)
     nodes = registry.region_tree(db, principal=principal, root=code, depth=1)
     if not nodes:
         raise NotFound(f"region {code} not found")

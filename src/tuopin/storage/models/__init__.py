@@ -12,6 +12,12 @@ from tuopin.storage.models.assessment import (
 )
 from tuopin.storage.models.audit import AuditEventRecord, AuditHeadRecord
 from tuopin.storage.models.base import NAMING, Base, BigId, table_of
+from tuopin.storage.models.funds import (
+    AllocationRecord,
+    DisbursementRecord,
+    FundRecord,
+    ProjectRecord,
+)
 from tuopin.storage.models.imports import ImportUploadRecord
 from tuopin.storage.models.plans import (
     EvidenceRecord,
@@ -37,6 +43,10 @@ from tuopin.storage.models.workflows import (
 )
 
 __all__ = [
+    "AllocationRecord",
+    "DisbursementRecord",
+    "FundRecord",
+    "ProjectRecord",
     "NAMING",
     "AssessmentResultRecord",
     "AssessmentRollupRecord",

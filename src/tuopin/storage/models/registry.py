@@ -130,6 +130,8 @@ class HelperRecord(Base):
     unit: Mapped[str] = mapped_column(String(128))
     post: Mapped[str | None] = mapped_column(String(64), default=None)
     phone: Mapped[str | None] = mapped_column(String(20), default=None)
+    # the helper's own ID number: a payment to a helper's family is a conflict of interest
+    id_number: Mapped[str | None] = mapped_column(String(18), index=True, default=None)
 
 
 class HelperAssignmentRecord(Base):

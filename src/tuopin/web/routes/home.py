@@ -9,6 +9,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from tuopin.i18n import translate
+from tuopin.services.access import policy
+from tuopin.services.access.policy import Action
+from tuopin.services.funds import pages as funds
 from tuopin.services.registry import queries as registry
 from tuopin.services.reports import dashboard
 from tuopin.services.reports.dashboard import Dashboard
@@ -57,9 +60,13 @@ def home(request: Request, db: SessionDep, state: StateDep, principal: Principal
     # poverty figures are the run's roll-up, which never changes.
     summary, board = state.figures.get(("home", principal.scope.region_code, today, standard),
                                        figures)
+    card = (state.figures.get(("funds-card", principal.scope.region_code),
+                              lambda: funds.card(db, principal=principal))
+            if policy.allows(principal, Action.READ_FUNDS) else None)
     return state.templates.TemplateResponse(request, "home.html", {
         "summary": summary, "chart": households_by_status(summary, lang),
         "region": principal.scope.region_code, "board": board, "year": today.year,
         "incidence_chart": incidence_chart(board, lang), "trend_chart": trend_chart(board, lang),
         "mine": None if principal.households is None else len(principal.households),
+        "funds": card,
     })

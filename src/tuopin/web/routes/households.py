@@ -12,6 +12,7 @@ from tuopin.i18n import N_
 from tuopin.services.access import masking, policy
 from tuopin.services.access.masking import mask_detail
 from tuopin.services.access.policy import Action
+from tuopin.services.funds import pages as funds
 from tuopin.services.registry import history, households, lookup
 from tuopin.services.registry import queries as registry
 from tuopin.web.deps import LangDep, PrincipalDep, SessionDep, StateDep, TodayDep
@@ -47,6 +48,8 @@ def show(request: Request, db: SessionDep, state: StateDep, principal: Principal
         **mask_detail(detail, clear=principal.sees_identifiers),
         "may_edit": policy.allows(principal, Action.EDIT_REGISTRY),
         "may_reveal": policy.allows(principal, Action.REVEAL),
+        "payments": (funds.household_payments(db, principal=principal, number=number)
+                     if policy.allows(principal, Action.READ_FUNDS) else None),
     })
 
 

@@ -34,7 +34,9 @@ KindForm = Annotated[Kind, Form()]
 Option = Annotated[str, Form(max_length=64)]
 KIND_TITLES = {Kind.REGIONS: N_("Regions"), Kind.HOUSEHOLDS: N_("Household records"),
                Kind.MEMBERS: N_("Household members"), Kind.SURVEYS: N_("Household surveys"),
-               Kind.HELPERS: N_("Helpers and their households")}
+               Kind.HELPERS: N_("Helpers and their households"), Kind.FUNDS: N_("Funds"),
+               Kind.PROJECTS: N_("Projects"), Kind.ALLOCATIONS: N_("Allocations of funds"),
+               Kind.DISBURSEMENTS: N_("Disbursements (payments)")}
 STAGE_TITLES = {"read": N_("Reading the file"), "validate": N_("Checking every cell"),
                 "check": N_("Checking against the registry"), "import": N_("Importing")}
 
