@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -78,6 +79,13 @@ def bench_size(households: int) -> list[str]:
     """Build the snapshot of ``households``, time both sides on it, and hold them to each
     other and to the planted cases."""
     work = Path(tempfile.mkdtemp(prefix="tuopin-funds-"))
+    try:
+        return _bench_in(work, households)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # a province's snapshot is 1.6 GB
+
+
+def _bench_in(work: Path, households: int) -> list[str]:
     folder = work / "snapshot"
     day = SynthConfig(households=households).books_closed_on.isoformat()
     built = measure("snapshot", "funds_snapshot", folder, households, PLANTED)
