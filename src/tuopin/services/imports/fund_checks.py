@@ -10,6 +10,8 @@ principal confined to a region, every row must lie inside it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Connection, Table, not_, or_, select
 
 from tuopin.domain.scope import Scope
@@ -150,24 +152,21 @@ def _outside(conn: Connection, validated: Validated, query: object, name: str) -
     _report(validated, rows, name, OUTSIDE, code="code")
 
 
-def scope_funds(conn: Connection, staging: Table, validated: Validated, scope: Scope) -> None:
-    """A fund of a region inside the scope, and no fund of another region taken over."""
-    _outside(conn, validated, select(staging.c._row, staging.c.region_code.label("code"))
-             .where(staging.c.region_code.is_not(None),
-                    not_(in_region(scope, staging.c.region_code))), "region_code")
-    _outside(conn, validated, select(staging.c._row, fund.c.region_code.label("code"))
-             .join(fund, fund.c.number == staging.c.number)
-             .where(not_(in_region(scope, fund.c.region_code))), "number")
+def _scope_by_region(target: Table) -> Callable[[Connection, Table, Validated, Scope], None]:
+    """The scope check of a kind whose rows name their own region (funds, projects): the
+    region given is inside the scope, and no row takes over a record of a region outside."""
+    def check(conn: Connection, staging: Table, validated: Validated, scope: Scope) -> None:
+        _outside(conn, validated, select(staging.c._row, staging.c.region_code.label("code"))
+                 .where(staging.c.region_code.is_not(None),
+                        not_(in_region(scope, staging.c.region_code))), "region_code")
+        _outside(conn, validated, select(staging.c._row, target.c.region_code.label("code"))
+                 .join(target, target.c.number == staging.c.number)
+                 .where(not_(in_region(scope, target.c.region_code))), "number")
+    return check
 
 
-def scope_projects(conn: Connection, staging: Table, validated: Validated,
-                   scope: Scope) -> None:
-    _outside(conn, validated, select(staging.c._row, staging.c.region_code.label("code"))
-             .where(staging.c.region_code.is_not(None),
-                    not_(in_region(scope, staging.c.region_code))), "region_code")
-    _outside(conn, validated, select(staging.c._row, project.c.region_code.label("code"))
-             .join(project, project.c.number == staging.c.number)
-             .where(not_(in_region(scope, project.c.region_code))), "number")
+scope_funds = _scope_by_region(fund)
+scope_projects = _scope_by_region(project)
 
 
 def scope_allocations(conn: Connection, staging: Table, validated: Validated,
