@@ -186,13 +186,15 @@ def test_a_deprivation_matrix_with_other_values_than_zero_and_one_is_refused() -
         af_measures(np.array([[0, 2], [1, 0]]), [0.5, 0.5], 0.5, indicator_names=["a", "b"])
 
 
-def test_read_table_reads_csv_in_utf8_and_gb18030_and_parquet(tmp_path: Path) -> None:
+def test_read_table_reads_csv_in_utf8_and_gb18030_xlsx_and_parquet(tmp_path: Path) -> None:
     text = "村,收入\n东村,1000\n西村,\n"
     (tmp_path / "utf8.csv").write_text(text, encoding="utf-8")
     (tmp_path / "gbk.csv").write_bytes(text.encode("gb18030"))
     pq.write_table(pa.table({"村": ["东村", "西村"], "收入": [1000, None]}),
                    tmp_path / "data.parquet")
-    for name in ("utf8.csv", "gbk.csv", "data.parquet"):
+    pd.DataFrame({"村": ["东村", "西村"], "收入": [1000, None]}).to_excel(
+        tmp_path / "data.xlsx", index=False)
+    for name in ("utf8.csv", "gbk.csv", "data.parquet", "data.xlsx"):
         table = read_table(tmp_path / name)
         assert table.column("村").to_pylist() == ["东村", "西村"]
         assert table.column("收入").to_pylist() == [1000, None]
@@ -202,7 +204,8 @@ def test_read_table_reads_csv_in_utf8_and_gb18030_and_parquet(tmp_path: Path) ->
     ("name", "content", "message"),
     [
         ("absent.csv", None, "no such file"),
-        ("data.xlsx", b"x", "use a .csv or .parquet file"),
+        ("data.xlsx", b"x", "not a readable XLSX workbook"),
+        ("data.txt", b"a\n1\n", "use a .csv, .xlsx or .parquet file"),
         ("broken.parquet", b"not parquet", "cannot read broken.parquet"),
         ("ragged.csv", b"a,b\n1,2,3\n", "cannot read ragged.csv"),
     ],

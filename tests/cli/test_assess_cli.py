@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from factories import CASES, VILLAGE, assessment_registry
 from tuopin.cli.main import app
+from tuopin.domain.errors import NotFound
 from tuopin.standards.loader import load
 
 runner = CliRunner()
@@ -75,6 +76,20 @@ def test_report_incidence_in_every_format(store: str, tmp_path: Path, fmt: str) 
         assert "东关村" in out
     sheet = load_workbook(out_file).active
     assert sheet is not None and sheet.cell(1, 1).value == "code"
+
+
+def test_reports_default_to_the_newest_run_of_the_latest_year(store: str) -> None:
+    with pytest.raises(NotFound, match="tuopin assess"):  # no run yet
+        tuopin(store, "report", "incidence")
+    latest = assess(store, year="2020")
+    earlier = assess(store, year="2019")  # newer, but of an earlier year
+    assert earlier > latest
+    code, out = tuopin(store, "report", "incidence", "--level", "village")
+    assert code == 0 and f"run {latest}" in out
+    mpi = assess(store, "cn-mpi", "2020")
+    assess(store, "cn-mpi", "2019")
+    code, out = tuopin(store, "report", "mpi")  # the newest cn-mpi run of the latest year
+    assert code == 0 and f"run {mpi}" in out
 
 
 def test_report_mpi_json_has_the_alkire_foster_keys(store: str, tmp_path: Path) -> None:

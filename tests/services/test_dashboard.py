@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from factories import COUNTY, OPERATOR, OTHER_VILLAGE, VILLAGE, assessment_registry, operator, user
 from tuopin.domain.enums import Role
+from tuopin.domain.errors import NotFound
 from tuopin.io.schema import Kind
 from tuopin.services.assessment import runs as assessments
 from tuopin.services.imports.files import import_file
@@ -52,6 +53,51 @@ def test_the_totals_come_from_the_newest_run_and_match_the_incidence_report(
         expected["households"], expected["people"], expected["poor_households"],
         expected["poor_people"])
     assert t.poor_households > 0 and t.incidence == pytest.approx(expected["incidence"])
+
+
+def test_the_newest_run_of_the_latest_year_counts_not_the_newest_run(
+        engine: Engine, runs: dict[int, int]) -> None:
+    late = assessments.record(engine, assessments.compute(
+        engine, principal=OPERATOR, standard=load("cn-national"), year=2019,
+        engine_name="db"), principal=operator("t"))
+    with Session(engine) as db:
+        board = dashboard.overview(db, principal=operator("t", COUNTY), as_of=AS_OF)
+        latest = dashboard.latest_run(db, principal=operator("t", COUNTY))
+    assert late > runs[2020]
+    assert board.run == {"id": runs[2020], "year": 2020, "standard": "cn-national"}
+    assert latest == runs[2020]
+    assert [(p["year"], p["run"]) for p in board.trend] == [(2019, late), (2020, runs[2020])]
+
+
+def test_exits_are_counted_in_the_latest_year_with_data_not_in_todays(
+        engine: Engine, runs: dict[int, int]) -> None:
+    from tuopin.storage.models import HouseholdRecord
+
+    with Session(engine) as db, db.begin():
+        homes = db.scalars(select(HouseholdRecord).order_by(HouseholdRecord.id)).all()
+        for home, year in zip(homes, (2019, 2020, 2020), strict=False):
+            home.status, home.year_identified, home.year_exited = "exited", 2014, year
+    with Session(engine) as db:
+        board = dashboard.overview(db, principal=OPERATOR, as_of=date(2026, 11, 29))
+        elsewhere = dashboard.overview(db, principal=operator("t", OTHER_VILLAGE),
+                                       as_of=date(2026, 11, 29))
+    assert (board.year, board.exits) == (2020, 2)
+    assert (elsewhere.year, elsewhere.exits) == (2026, 0)  # no data there: today's year
+
+
+def test_without_a_run_the_year_is_the_latest_surveyed(engine: Engine,
+                                                        tmp_path: Path) -> None:
+    files = assessment_registry(tmp_path, years=(2018, 2019))
+    for kind in (Kind.REGIONS, Kind.HOUSEHOLDS, Kind.MEMBERS, Kind.SURVEYS):
+        assert import_file(engine, principal=operator("t"), kind=kind,
+                           path=files[kind.value], today=AS_OF).ok
+    with Session(engine) as db:
+        board = dashboard.overview(db, principal=OPERATOR, as_of=AS_OF)
+        nowhere = dashboard.overview(db, principal=operator("t", OTHER_VILLAGE), as_of=AS_OF)
+        with pytest.raises(NotFound, match="tuopin assess"):
+            dashboard.latest_run(db, principal=OPERATOR)
+    assert board.run is None and board.year == 2019
+    assert nowhere.year == AS_OF.year  # no survey there either
 
 
 def test_the_trend_has_one_point_per_year(engine: Engine, runs: dict[int, int]) -> None:

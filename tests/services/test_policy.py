@@ -38,6 +38,7 @@ from factories import (
 from tuopin.domain.enums import MeasureStatus, MonitoringState, PlanStatus, Role, ShockKind
 from tuopin.domain.errors import NotFound, PermissionDenied
 from tuopin.domain.scope import Scope
+from tuopin.domain.verification import VerificationKind
 from tuopin.io.readers import read_file
 from tuopin.io.schema import Kind
 from tuopin.io.validate import validate_file
@@ -56,6 +57,9 @@ from tuopin.services.plans.evidence import EvidenceFile, EvidenceStore
 from tuopin.services.registry import households as household_edits
 from tuopin.services.registry import registration
 from tuopin.services.registry import surveys as survey_entry
+from tuopin.services.verification import draws as verification_draws
+from tuopin.services.verification import findings as verification_findings
+from tuopin.services.verification import plans as verification_plans
 from tuopin.standards.loader import load
 from tuopin.storage import migrate
 from tuopin.storage.db import make_engine, session_factory
@@ -97,7 +101,8 @@ MACHINERY = {"access.policy.allows", "access.policy.require", "access.probes.che
              "access.probes.record", "access.probes.uses_up",
              "access.probes.counts_as_id_search", "records.household", "records.member",
              "access.users.managed_scope", "access.users.may_manage", "access.users.roles_for",
-             "imports.uploads.kinds_for"}
+             "imports.uploads.kinds_for", "verification.plans.plan_visible",
+             "verification.plans.list_visible"}
 
 
 def test_every_service_function_given_a_principal_declares_what_it_does() -> None:
@@ -122,6 +127,7 @@ class World:
     case: int
     member: int
     upload: str
+    verification: dict[str, int]  # a verification plan in each state: planned, drawn...
 
     def session(self) -> Session:
         return session_factory(self.engine)()
@@ -196,9 +202,25 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
         users.add(db, principal=system, username="cadre-one", role=Role.VILLAGE_CADRE,
                   region_code=VILLAGE, password="a long enough password")
         ids = {"run": run, "plan": plan.id, "measure": plan.measures[0].id,
-               "case": shock["case"]["case"], "member": member["id"], "home": home}
+               "case": shock["case"]["case"], "member": member["id"], "home": home,
+               "verification": _verification_plans(db, system)}
     engine.dispose()
     return path, ids
+
+
+def _verification_plans(db: Session, system: Principal) -> dict[str, int]:
+    """A third-party verification plan of the county planned, drawn and released."""
+    found = {}
+    for state in ("planned", "drawn", "released"):
+        plan = verification_plans.plan(db, principal=system, region=COUNTY, year=2019,
+                                       kind=VerificationKind.THIRD_PARTY, seed=3, as_of=TODAY)
+        if state != "planned":
+            verification_draws.draw(db, principal=system, plan_id=plan["plan"], as_of=TODAY)
+        if state == "released":
+            verification_plans.release(db, principal=system, plan_id=plan["plan"],
+                                       as_of=TODAY)
+        found[state] = plan["plan"]
+    return found
 
 
 def _household_id(db: Session, number: str) -> int:
@@ -226,7 +248,7 @@ def world(template: tuple[Path, dict[str, Any]], tmp_path: Path) -> Iterator[Wor
             filename="h.csv", sha256="0" * 64, size=1, state="checked", stage="", done=3,
             total=3, result="{}", created_at=0.0, updated_at=0.0, expires_at=9e12))
     yield World(engine, tmp_path, ids["run"], ids["plan"], ids["measure"], ids["case"],
-                ids["member"], "u" * 32)
+                ids["member"], "u" * 32, ids["verification"])
     engine.dispose()
 
 
@@ -252,6 +274,13 @@ def _households_file(world: World) -> Path:
 
 def _store(world: World) -> EvidenceStore:
     return EvidenceStore(world.folder, 1_000_000)
+
+
+ABSENT = {"visited": "否", "not_visited_reason": "absent"}
+
+
+def _findings_file(world: World) -> Path:
+    return write_csv(world.folder / "findings.csv", [{"household_number": TARGET, **ABSENT}])
 
 
 WRITES: dict[str, Call] = {
@@ -365,6 +394,24 @@ WRITES: dict[str, Call] = {
         note=None, notice_days=5),
     "monitoring.clearance.clear": lambda db, p, w: clearance.clear(
         db, principal=p, case_id=w.case, as_of=TODAY),
+    # independent verification
+    "verification.plans.plan": lambda db, p, w: verification_plans.plan(
+        db, principal=p, region=COUNTY, year=2019, kind=VerificationKind.SPOT_CHECK, seed=1,
+        as_of=TODAY),
+    "verification.draws.draw": lambda db, p, w: verification_draws.draw(
+        db, principal=p, plan_id=w.verification["planned"], as_of=TODAY),
+    "verification.plans.release": lambda db, p, w: verification_plans.release(
+        db, principal=p, plan_id=w.verification["drawn"], as_of=TODAY),
+    "verification.plans.close": lambda db, p, w: verification_plans.close(
+        db, principal=p, plan_id=w.verification["released"], as_of=TODAY),
+    "verification.findings.record_finding": lambda db, p, w:
+        verification_findings.record_finding(
+            db, principal=p, plan_id=w.verification["released"], number=TARGET,
+            values=ABSENT, today=TODAY),
+    "verification.findings.import_findings": lambda db, p, w:
+        verification_findings.import_findings(
+            db, principal=p, plan_id=w.verification["released"], path=_findings_file(w),
+            today=TODAY),
 }
 # the action each row's call performs (a monitoring step: the step to VISITED)
 ACTIONS = {name: action for name, function in service_functions()
@@ -515,12 +562,14 @@ def test_a_scope_narrowed_to_a_region_outside_never_widens() -> None:
 
 
 READS = {Action.READ, Action.READ_LISTS, Action.READ_AUDIT, Action.EXPORT,
-         Action.READ_FUNDS, Action.CHECK_FUNDS}
+         Action.READ_FUNDS, Action.CHECK_FUNDS, Action.READ_VERIFICATION}
 
 
 @pytest.mark.parametrize(("role", "may_write"), [
     (Role.AUDITOR, set()),
-    (Role.VERIFIER, {Action.VERIFY_MEASURE, Action.REVEAL}),
+    # the verifier's work: checking measures off, and the findings of a verification
+    (Role.VERIFIER, {Action.VERIFY_MEASURE, Action.REVEAL, Action.RECORD_FINDINGS,
+                     Action.CLOSE_VERIFICATION}),
     (Role.HELPER, {Action.MOVE_MEASURE, Action.VERIFY_MEASURE, Action.REVEAL}),
 ])
 def test_the_read_only_roles_change_only_what_their_work_is(role: Role,
@@ -543,6 +592,13 @@ def test_the_read_only_roles_change_only_what_their_work_is(role: Role,
     (Action.IMPORT_FUNDS, {Role.ADMIN, Role.COUNTY_OFFICER}),
     (Action.CHECK_FUNDS, {Role.ADMIN, Role.COUNTY_OFFICER, Role.TOWNSHIP_OFFICER,
                           Role.AUDITOR}),
+    # the county plans its verification and releases the list; the findings and the end of
+    # the fieldwork are the verifiers' (the county is the one they judge)
+    (Action.PLAN_VERIFICATION, {Role.ADMIN, Role.COUNTY_OFFICER}),
+    (Action.RELEASE_SAMPLE, {Role.ADMIN, Role.COUNTY_OFFICER}),
+    (Action.RECORD_FINDINGS, {Role.ADMIN, Role.VERIFIER}),
+    (Action.CLOSE_VERIFICATION, {Role.ADMIN, Role.VERIFIER}),
+    (Action.READ_VERIFICATION, set(Role) - {Role.HELPER}),
 ])
 def test_each_level_takes_its_own_steps(action: Action, roles: set[Role]) -> None:
     assert RULES[action] == roles

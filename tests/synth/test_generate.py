@@ -108,6 +108,8 @@ def test_it_refuses_an_unknown_format(tmp_path: Path) -> None:
         {"payments_per_household": 13.0},
         {"plant_anomalies": -1},
         {"plant_anomalies": 1, "funds": False},
+        {"plant_wrong_exits": -0.01},
+        {"plant_missed_poor": 0.6},
     ],
     ids=lambda changes: ",".join(changes),
 )

@@ -18,11 +18,14 @@ def test_household_numbers_are_the_village_code_and_a_sequence(
     assert (first == "0001").all()
 
 
-def test_status_shares_are_plausible(small: dict[Kind, pd.DataFrame]) -> None:
-    # Counties differ in hardship on purpose, so the bands are wide.
+def test_status_shares_are_those_of_a_poor_county_after_the_deadline(
+    small: dict[Kind, pd.DataFrame],
+) -> None:
+    # Counties differ in hardship on purpose, so the bands are wide: a fifth or so of the
+    # households were registered, nearly all have exited by 2020, a few are monitored.
     shares = small[Kind.HOUSEHOLDS].status.value_counts(normalize=True)
-    assert 0.03 < shares["poor"] < 0.16
-    assert 0.08 < shares["exited"] < 0.25
+    assert 0.0005 < shares["poor"] < 0.01
+    assert 0.12 < shares["exited"] < 0.35
     assert 0.005 < shares["monitored"] < 0.05
 
 
@@ -54,6 +57,19 @@ def test_exits_come_after_identification_and_by_2020(small: dict[Kind, pd.DataFr
     assert (households.year_exited[households.status != "exited"] == "").all()
     poor = households[households.status == "poor"]
     assert poor.year_identified.astype(int).between(2014, 2016).all()
+
+
+def test_exits_spread_over_the_campaign_most_identified_in_2014(
+    campaign: dict[Kind, pd.DataFrame],
+) -> None:
+    households = campaign[Kind.HOUSEHOLDS]
+    registered = households[households.status.isin(["poor", "exited"])]
+    identified = registered.year_identified.astype(int).value_counts(normalize=True)
+    assert identified[2014] > 0.8
+    exits = registered.year_exited[registered.status == "exited"].astype(int)
+    per_year = exits.value_counts(normalize=True)
+    assert set(per_year.index) == set(range(2015, 2021))
+    assert per_year[2020] < per_year[2018]  # the last few were the hardest
 
 
 def test_five_guarantee_households_are_old_people_living_alone(

@@ -52,6 +52,14 @@ def test_the_county_dashboard_shows_the_runs_figures_and_both_charts(
     assert line["type"] == "scatter" and line["x"] == ["2019"]
 
 
+def test_the_exits_card_names_the_latest_year_with_data_not_today(
+        client_for: Clients) -> None:
+    # the world's one run is of 2019; the app's today is in 2026
+    html = client_for("county_officer").get("/").text
+    label = re.search(r'id="card-exits"><b>[^<]*</b><span>([^<]*)</span>', html)
+    assert label and "2019" in label.group(1) and "2026" not in label.group(1)
+
+
 def test_the_breakdown_drills_down_to_the_next_level(client_for: Clients) -> None:
     county = client_for("county_officer").get("/").text
     table = county.split('id="breakdown"')[1].split("</table>")[0]

@@ -18,8 +18,9 @@ from tuopin.io.schema import Kind
 from tuopin.services.imports import files as imports
 from tuopin.services.imports import synthetic as synth_load
 from tuopin.services.registry import exports
-from tuopin.synth.config import SynthConfig
+from tuopin.synth.config import SynthConfig, parse_plant, parse_years
 from tuopin.synth.generate import generate
+from tuopin.synth.writers import write_truth
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
 LangOpt = Annotated[str | None, typer.Option(
@@ -153,6 +154,15 @@ def synth_command(
     plant: Annotated[int, typer.Option(
         "--plant-anomalies", help="Plant this many cases of every rule of `tuopin funds "
         "check` (listed in planted.csv beside the files).")] = 0,
+    years: Annotated[str, typer.Option(
+        "--years", help="Survey years: FIRST-LAST (2014-2020) or a list (2019,2020).")
+    ] = "2019-2020",
+    plant_errors: Annotated[str, typer.Option(
+        "--plant", help="Plant classification errors: wrong-exits=RATE (of the exited "
+        "households), missed-poor=RATE (of the ordinary ones), listed in truth.csv.")] = "",
+    truth_file: Annotated[Path | None, typer.Option(
+        "--truth", help="Where to write truth.csv (default: beside the files of --out).")
+    ] = None,
     output: Annotated[OutputFormat, typer.Option(
         "--output", help="How to print the counts: table, json or csv.")] = OutputFormat.TABLE,
 ) -> None:
@@ -160,9 +170,11 @@ def synth_command(
     if out is None and not into_db:
         raise typer.BadParameter("give --out DIR, --into-db or both")
     config = SynthConfig(households=households, seed=seed, province=province, funds=funds,
-                         payments_per_household=payments, plant_anomalies=plant)
+                         payments_per_household=payments, plant_anomalies=plant,
+                         years=parse_years(years), **parse_plant(plant_errors))
     cli = context.get(ctx)
     planted: list[tuple[str, str]] = []
+    truth: list[tuple[str, str]] = []
     with _progress() as bar:
         task = bar.add_task("synth", total=households)
 
@@ -172,15 +184,19 @@ def synth_command(
         if out is not None:
             summary = generate(config, out, fmt=file_format, progress=tick)
             counts = {k.value: v for k, v in summary.counts.items()}
-            planted = summary.planted
+            planted, truth = summary.planted, summary.truth
         if into_db:
             bar.update(task, description="load", completed=0)
-            planted = []
+            planted, truth = [], []
             counts = synth_load.load_synthetic(cli.ready_engine(), principal=cli.principal(),
                                                config=config, today=cli.today(),
-                                               progress=tick, planted=planted)
+                                               progress=tick, planted=planted, truth=truth)
     if plant:
         counts["planted"] = len(planted)
+    if config.plants_truth:
+        counts["truth"] = len(truth)
+        if truth_file is not None:
+            write_truth(truth, truth_file)
     render_mapping(counts, output, title="synthetic registry")
 
 

@@ -32,11 +32,12 @@ EXIT_COLUMNS = ["number", "village_code", "state", "household_status", "opened_o
                 "notice_start", "notice_end", "exited_on", "run_id", "version"]
 CASE_COLUMNS = ["case", "number", "village_code", "category", "risk_types", "source", "state",
                 "opened_on", "deadline", "late", "days_late", "plan_id", "version"]
-CHECK_COLUMNS = ["code", "name", "western", "criterion", "title", "figure", "threshold",
-                 "outcome", "verdict", "basis"]
+CHECK_COLUMNS = ["code", "name", "western", "criterion", "title", "figure", "interval",
+                 "threshold", "outcome", "interval_verdict", "verdict", "basis"]
 # what fits a terminal; CSV and JSON keep every column
 CASE_TABLE = ["case", "number", "category", "state", "deadline", "late", "days_late"]
-CHECK_TABLE = ["code", "name", "title", "figure", "threshold", "outcome", "verdict"]
+CHECK_TABLE = ["code", "name", "title", "figure", "threshold", "outcome", "interval_verdict",
+               "verdict"]
 
 
 def _date(value: datetime | None) -> date | None:
@@ -173,14 +174,16 @@ def exit_check(
     level: Annotated[str, typer.Option("--level", help="village or county.")] = "county",
     region: RegionOpt = None,
     verification: Annotated[Path | None, typer.Option(
-        "--verification", help="CSV/JSON: code, wrong_exit_rate, missed_rate, approval_rate "
-        "(composite_incidence).")] = None,
+        "--verification", help="An outside evaluator's figures, CSV/JSON: code, "
+        "wrong_exit_rate, missed_rate, approval_rate (composite_incidence); else each "
+        "county's latest closed verification plan.")] = None,
     lang: Annotated[str | None, typer.Option("--lang", help="zh or en.")] = None,
     fmt: FormatOpt = OutputFormat.TABLE,
     out: Annotated[Path | None, typer.Option("--out", help="Also write the rows (XLSX/CSV).")
                    ] = None,
 ) -> None:
-    """出列 / 摘帽: every criterion of every village or county, with figures and verdicts."""
+    """出列 / 摘帽: every criterion of every village or county, with figures and verdicts (a
+    county's 三率一度 from its latest closed verification plan, or from --verification)."""
     cli = context.get(ctx)
     figures = exit_checks.read_verification(verification) if verification else None
     with cli.session() as db:
@@ -188,15 +191,40 @@ def exit_check(
                                     verification=figures)
     rows = exit_checks.flat_rows(checked, lang=lang or cli.settings.lang)
     if out is not None:
-        write_rows(rows, CHECK_COLUMNS + ["source"], out)
+        write_rows([{**r, "interval": _interval(r["interval"], digits=None)} for r in rows],
+                   CHECK_COLUMNS + ["source"], out)
     if fmt is OutputFormat.JSON:
         print(to_json(checked))
         return
+    for county in checked:
+        if county.get("verification"):
+            plan = county["verification"]
+            Console(stderr=True).print(
+                f"{county['code']} {county['name']}: verification plan {plan['plan']} "
+                f"({plan['kind']}, {plan['year']}, closed {plan['closed_on']})",
+                highlight=False)
     if fmt is OutputFormat.TABLE:
-        rows = [{**r, "figure": "" if r["figure"] is None else f"{100 * r['figure']:.2f}%"}
-                for r in rows]
+        rows = [{**r, "figure": _percent(r["figure"], r["interval"])} for r in rows]
+    else:
+        rows = [{**r, "interval": _interval(r["interval"], digits=None)} for r in rows]
     render(rows, fmt, title=f"{level} exit check, run {run}",
            columns=CHECK_TABLE if fmt is OutputFormat.TABLE else CHECK_COLUMNS)
+
+
+def _interval(interval: list[float] | None, *, digits: int | None = 2) -> str | None:
+    """An interval as text: "[0.50%, 2.30%]" (``digits`` None: the fractions themselves)."""
+    if not interval:
+        return None
+    if digits is None:
+        return f"{interval[0]!r}, {interval[1]!r}"
+    return f"[{100 * interval[0]:.{digits}f}%, {100 * interval[1]:.{digits}f}%]"
+
+
+def _percent(figure: float | None, interval: list[float] | None) -> str:
+    if figure is None:
+        return ""
+    shown = f"{100 * figure:.2f}%"
+    return f"{shown} {_interval(interval)}" if interval else shown
 
 
 @monitor_app.command("scan")

@@ -17,7 +17,9 @@ from tuopin.cli import (
     plans_cmd,
     registry_cmd,
     report_cmd,
+    survey_cmd,
     users_cmd,
+    verify_cmd,
     web_cmd,
 )
 from tuopin.cli.context import CliContext
@@ -60,10 +62,12 @@ app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(assess_cmd.app, name="assess")
 app.add_typer(assess_cmd.standards_app, name="standards")
 report_cmd.register(app)
+app.add_typer(survey_cmd.survey_app, name="survey")
 plans_cmd.register(app)
 exits_cmd.register(app)
 funds_cmd.register(app)
 users_cmd.register(app)
+verify_cmd.register(app)
 web_cmd.register(app)
 
 

@@ -15,12 +15,16 @@ from tuopin.analytics.mpi import MpiResult
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, csv_cell, render, render_mapping, to_json, write_rows
 from tuopin.domain.errors import ValidationFailed
+from tuopin.services.reports import dashboard
 from tuopin.services.reports import incidence as reports
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Also write the rows to CSV/XLSX.")]
-RunOpt = Annotated[int, typer.Option("--run", help="The assessment run.")]
+RunOpt = Annotated[int | None, typer.Option(
+    "--run", help="The assessment run (default: the newest run of the latest year that has "
+    "results in the region).")]
 RegionOpt = Annotated[str | None, typer.Option("--region", help="Only this region.")]
+MPI_STANDARD = "cn-mpi"  # the shipped MPI: `report mpi` without --run takes its newest run
 
 report_app = typer.Typer(help="Poverty measures from an assessment run.", no_args_is_help=True)
 INCIDENCE_COLUMNS = ["code", "name", "households", "poor_households", "people", "poor_people",
@@ -29,15 +33,17 @@ INCIDENCE_COLUMNS = ["code", "name", "households", "poor_households", "people", 
 
 @report_app.command("incidence")
 def incidence_command(
-    ctx: typer.Context, run: RunOpt,
+    ctx: typer.Context, run: RunOpt = None,
     level: Annotated[str, typer.Option(
         "--level", help="province, prefecture, county, township or village.")] = "county",
     region: RegionOpt = None, fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None,
 ) -> None:
     """贫困发生率: poor people ÷ rural people (and households) for every region of a level."""
     cli = context.get(ctx)
+    principal = cli.principal(region)
     with cli.session() as db:
-        rows = reports.incidence(db, run_id=run, level=level, principal=cli.principal(region))
+        run = run if run is not None else dashboard.latest_run(db, principal=principal)
+        rows = reports.incidence(db, run_id=run, level=level, principal=principal)
     rows = rows + [reports.total(rows)]
     if out is not None:
         write_rows(rows, INCIDENCE_COLUMNS, out)
@@ -54,15 +60,20 @@ def _pct(value: float | None) -> str:
 
 @report_app.command("mpi")
 def mpi_report_command(
-    ctx: typer.Context, run: RunOpt,
+    ctx: typer.Context, run: Annotated[int | None, typer.Option(
+        "--run", help=f"The assessment run (default: the newest {MPI_STANDARD} run of the "
+        "latest year that has results in the region).")] = None,
     by: Annotated[str | None, typer.Option(
         "--by", help="A level, or status, head_sex, sex, age_group.")] = None,
     region: RegionOpt = None, fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None,
 ) -> None:
     """The Alkire-Foster measures (H, A, M0, contributions, bands, SEs) of a run."""
     cli = context.get(ctx)
+    principal = cli.principal(region)
     with cli.session() as db:
-        result = reports.mpi(db, run_id=run, by=by, principal=cli.principal(region))
+        run = run if run is not None else dashboard.latest_run(db, principal=principal,
+                                                               standard=MPI_STANDARD)
+        result = reports.mpi(db, run_id=run, by=by, principal=principal)
     show_mpi(result, fmt, out, title=f"multidimensional poverty, run {run}")
 
 
@@ -82,7 +93,7 @@ def _parse_pairs(text: str | None, what: str) -> dict[str, float]:
 
 
 def mpi_command(
-    file: Annotated[Path, typer.Argument(help="CSV or Parquet microdata, one row per unit.")],
+    file: Annotated[Path, typer.Argument(help="CSV, XLSX or Parquet microdata, one row per unit.")],
     indicators: Annotated[str, typer.Option("--indicators", help="a,b,c")],
     k: Annotated[float, typer.Option("--k", help="Poverty cutoff in (0, 1].")],
     weights: Annotated[str | None, typer.Option("--weights", help="a=0.5,b=0.25,...")] = None,

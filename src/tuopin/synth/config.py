@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TypedDict, cast
 
 import numpy as np
 
@@ -15,6 +16,49 @@ STREAM_NAMES = 1
 STREAM_COUNTY = 2
 STREAM_FUNDS = 3  # the books of funds of a county
 STREAM_PLANT = 4  # the anomalies planted in a county's books
+STREAM_TRUTH = 5  # the classification errors planted in a county's registry (truth.csv)
+MOST_PLANTED = 0.5  # the highest rate of wrong exits or missed poor that may be planted
+
+
+PLANT_KEYS = {"wrong-exits": "plant_wrong_exits", "missed-poor": "plant_missed_poor"}
+
+
+class PlantRates(TypedDict, total=False):
+    """The SynthConfig fields of the classification errors to plant."""
+
+    plant_wrong_exits: float
+    plant_missed_poor: float
+
+
+def parse_plant(text: str) -> PlantRates:
+    """``wrong-exits=0.03,missed-poor=0.01`` as SynthConfig fields and their rates."""
+    rates: dict[str, float] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        field_name = PLANT_KEYS.get(key.strip())
+        try:
+            rate = float(value)
+        except ValueError:
+            rate = None
+        if not sep or field_name is None or rate is None:
+            raise ValidationFailed(f"--plant takes {' and '.join(PLANT_KEYS)} as key=rate "
+                                   f"pairs (e.g. wrong-exits=0.03), not {item.strip()!r}")
+        rates[field_name] = rate
+    return cast(PlantRates, rates)  # its keys are the values of PLANT_KEYS
+
+
+def parse_years(text: str) -> tuple[int, ...]:
+    """``2014-2020`` (every year from the first to the last) or ``2019,2020``."""
+    try:
+        if "-" in text:
+            first, last = (int(part) for part in text.split("-", 1))
+            return tuple(range(first, last + 1))
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ValidationFailed(f"--years takes FIRST-LAST or a list like 2019,2020, "
+                               f"not {text!r}") from None
 
 
 @dataclass(frozen=True)
@@ -33,6 +77,11 @@ class SynthConfig:
     # about 3.5, the benefit card (一卡通) at least one round more and up to about 9 rounds.
     payments_per_household: float = 4.0
     plant_anomalies: int = 0  # cases of every rule of `tuopin funds check` to plant
+    # Classification errors planted in the registry, listed in truth.csv: the share of the
+    # exited households that the standard still judges poor (wrongly exited, 错退), and the
+    # share of the ordinary (never registered) households that it judges poor (missed, 漏评).
+    plant_wrong_exits: float = 0.0
+    plant_missed_poor: float = 0.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -60,6 +109,9 @@ class SynthConfig:
             problems.append("plant_anomalies must be within 0-1000")
         if self.plant_anomalies and not self.funds:
             problems.append("plant_anomalies needs the books of funds")
+        for name in ("plant_wrong_exits", "plant_missed_poor"):
+            if not 0.0 <= getattr(self, name) <= MOST_PLANTED:
+                problems.append(f"{name} must be within 0-{MOST_PLANTED}")
         if problems:
             raise ValidationFailed("; ".join(problems), problems)
 
@@ -68,6 +120,11 @@ class SynthConfig:
         """The day the books are drawn up to: the last survey year's 31 December. Every
         project ends by then; a clean book gives no finding on any later day."""
         return date(self.years[-1], 12, 31)
+
+    @property
+    def plants_truth(self) -> bool:
+        """Whether classification errors are planted (and truth.csv written)."""
+        return bool(self.plant_wrong_exits or self.plant_missed_poor)
 
     def rng(self, *stream: int) -> np.random.Generator:
         """A generator for one stream (and chunk) of this config, independent of the others."""

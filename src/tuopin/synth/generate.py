@@ -19,11 +19,18 @@ from tuopin.synth import books, families, helpers, households, members, surveys
 from tuopin.synth.config import STREAM_COUNTY, SynthConfig
 from tuopin.synth.payments import Registry
 from tuopin.synth.regions import County, plan
-from tuopin.synth.writers import FORMATS, arrow_schema, open_writer, write_planted
+from tuopin.synth.writers import (
+    FORMATS,
+    arrow_schema,
+    open_writer,
+    write_planted,
+    write_truth,
+)
 
 REGISTRY_KINDS = (Kind.HOUSEHOLDS, Kind.MEMBERS, Kind.SURVEYS, Kind.HELPERS)
 BOOK_KINDS = (Kind.FUNDS, Kind.PROJECTS, Kind.ALLOCATIONS, Kind.DISBURSEMENTS)
 PLANTED_FILE = "planted.csv"
+TRUTH_FILE = "truth.csv"
 
 
 @dataclass
@@ -34,6 +41,8 @@ class SynthSummary:
     paths: dict[Kind, Path] = field(default_factory=dict)
     planted: list[tuple[str, str]] = field(default_factory=list)  # (rule, subject)
     planted_path: Path | None = None
+    truth: list[tuple[str, str]] = field(default_factory=list)  # (household_number, error)
+    truth_path: Path | None = None
 
 
 def county_kinds(config: SynthConfig) -> tuple[Kind, ...]:
@@ -44,10 +53,12 @@ def county_kinds(config: SynthConfig) -> tuple[Kind, ...]:
 @dataclass
 class Planting:
     """The cases planted so far (rule, subject), and how many cases of each rule are still
-    owed: a county without a candidate for a case hands it on to the next county."""
+    owed: a county without a candidate for a case hands it on to the next county; and the
+    classification errors planted (household number, error)."""
 
     rows: list[tuple[str, str]] = field(default_factory=list)
     owed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(books.RULES, 0))
+    truth: list[tuple[str, str]] = field(default_factory=list)
 
 
 def county_tables(
@@ -56,16 +67,18 @@ def county_tables(
 ) -> dict[Kind, pa.Table]:
     """Every table of one county: its registry, then its books of funds with ``plant``
     cases of every rule (and the cases ``planting`` still owes) planted; depends only on
-    the config, the county's index and the cases asked of it."""
+    the config, the county's index and the cases asked of it. The errors planted in the
+    registry are added to ``planting.truth``."""
     rng = config.rng(STREAM_COUNTY, county.index)
     last = config.years[-1]
+    planting = planting or Planting()
     # Ages are counted at the start of the last survey's school year.
     reference = np.datetime64(f"{last}-09-01")
-    first_day = np.datetime64(f"{config.years[0]}-01-01")
-    hh = households.draw(rng, county)
+    hh = households.draw(rng, county, config)
+    planting.truth.extend(households.truth(hh))
     fam = families.draw(rng, hh.size, reference)
     households.draw_category(rng, hh, fam.head_age)
-    mem, member_columns = members.draw(rng, hh, fam, first_day, reference)
+    mem, member_columns = members.draw(rng, hh, fam, config.years, reference)
     n = len(hh)
 
     def anyone(flags: np.ndarray) -> np.ndarray:
@@ -86,7 +99,6 @@ def county_tables(
     }
     if config.funds:
         registry = _registry(county, hh, fam, mem, columns)
-        planting = planting or Planting()
         wanted = {rule: plant + owed for rule, owed in planting.owed.items()}
         drawn = books.draw(config, county, registry,
                            plant=wanted if any(wanted.values()) else None)
@@ -144,9 +156,11 @@ def plants_per_county(config: SynthConfig, counties: int) -> list[int]:
 
 def generate_tables(
     config: SynthConfig, *, planted: list[tuple[str, str]] | None = None,
+    truth: list[tuple[str, str]] | None = None,
 ) -> Iterator[tuple[Kind, pa.Table]]:
     """The registry as Arrow tables: regions first, then each county's tables (its registry
-    and its books); planted cases are added to ``planted``."""
+    and its books); planted cases are added to ``planted`` (rule, subject), and planted
+    classification errors to ``truth`` (household number, error)."""
     layout = plan(config)
     yield Kind.REGIONS, layout.regions.cast(arrow_schema(Kind.REGIONS))
     plants = plants_per_county(config, len(layout.counties))
@@ -155,7 +169,9 @@ def generate_tables(
         yield from county_tables(config, county, plant=plant, planting=planting).items()
         if planted is not None:
             planted.extend(planting.rows)
-        planting.rows = []
+        if truth is not None:
+            truth.extend(planting.truth)
+        planting.rows, planting.truth = [], []
     owed = {rule: count for rule, count in planting.owed.items() if count}
     if owed:
         raise ValidationFailed(
@@ -183,7 +199,8 @@ def generate(
                 stack.callback(writers[kind].close)
             done = 0
             last = county_kinds(config)[-1]
-            for kind, table in generate_tables(config, planted=summary.planted):
+            for kind, table in generate_tables(config, planted=summary.planted,
+                                               truth=summary.truth):
                 writers[kind].write(table)
                 summary.counts[kind] += table.num_rows
                 done += table.num_rows if kind is Kind.HOUSEHOLDS else 0
@@ -196,8 +213,12 @@ def generate(
         raise
     for kind, path in partial.items():
         summary.paths[kind] = path.replace(out_dir / file_name(kind, fmt))
-    # planted.csv lists what a run planted; a run that plants nothing leaves none behind
+    # planted.csv and truth.csv list what a run planted; a run that plants nothing leaves
+    # none behind
     (out_dir / PLANTED_FILE).unlink(missing_ok=True)
+    (out_dir / TRUTH_FILE).unlink(missing_ok=True)
     if config.plant_anomalies:
         summary.planted_path = write_planted(summary.planted, out_dir / PLANTED_FILE)
+    if config.plants_truth:
+        summary.truth_path = write_truth(summary.truth, out_dir / TRUTH_FILE)
     return summary

@@ -9,14 +9,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tuopin.domain.enums import HouseholdCategory, HouseholdStatus, PovertyCause
-from tuopin.synth import columns
-from tuopin.synth.latent import hardship, mix, quantile
+from tuopin.synth import columns, paths
+from tuopin.synth.config import STREAM_TRUTH, SynthConfig
+from tuopin.synth.latent import hardship, mix
+from tuopin.synth.paths import PovertyPath, Truth
 from tuopin.synth.regions import County
 
 STATUSES = list(HouseholdStatus)
 ORDINARY, POOR, EXITED, MONITORED = (STATUSES.index(s) for s in HouseholdStatus)
-# Shares of the registry in a 2019-2020 province: poor 8 %, monitored 2 %, exited 15 %.
-STATUS_CUTS = ((POOR, 0.08), (MONITORED, 0.10), (EXITED, 0.25))
 # Household sizes 1..8 (mean about 3.6, as in rural Gansu).
 SIZE_SHARES = np.array([0.10, 0.19, 0.20, 0.22, 0.15, 0.08, 0.04, 0.02])
 CATEGORIES = list(HouseholdCategory)
@@ -27,7 +27,6 @@ OTHER_CAUSE_WEIGHTS = {
     PovertyCause.LAND: 0.10, PovertyCause.WATER: 0.08, PovertyCause.DRIVE: 0.07,
     PovertyCause.DISASTER: 0.05, PovertyCause.OTHER: 0.05,
 }
-IDENTIFIED_YEARS = (np.array([2014, 2015, 2016]), np.array([0.6, 0.2, 0.2]))
 BANK_PREFIXES = ["622848", "621799", "622827", "623059", "621098"]
 PHONE_PREFIXES = ["13", "15", "18"]
 
@@ -42,6 +41,7 @@ class Households:
     hardship: np.ndarray
     status: np.ndarray  # index into STATUSES
     size: np.ndarray  # members ever listed, living or not
+    path: PovertyPath  # the years the standard judges it poor, and what the register records
     category: np.ndarray | None = None  # index into CATEGORIES, -1 for none
 
     def __len__(self) -> int:
@@ -53,20 +53,35 @@ class Households:
         return self.status != ORDINARY
 
 
-def draw(rng: np.random.Generator, county: County) -> Households:
-    """Draw the county's households: where they live, how hard-up they are, their status."""
+def draw(rng: np.random.Generator, county: County, config: SynthConfig) -> Households:
+    """Draw the county's households: where they live, how hard-up they are, their path
+    through poverty and the status the register gives them at the end of the last year,
+    with the errors ``config`` asks for planted."""
+    last = config.years[-1]
     village = np.repeat(np.arange(len(county.village_codes)), county.village_households)
     starts = np.cumsum(county.village_households) - county.village_households
     sequence = np.arange(len(village)) - starts[village] + 1
     number = county.village_codes[village] * 10_000 + sequence
     score = hardship(rng, village, len(county.village_codes))
-    # The register follows hardship but not perfectly (some hard-up households are missed).
+    # Poverty follows hardship but not perfectly: some hard-up households cope.
     ranking = mix(rng, score, 0.85)
-    status = np.full(len(village), ORDINARY, dtype=np.int8)
-    for code, share in reversed(STATUS_CUTS):
-        status[ranking > quantile(1.0 - share)] = code
+    path, monitored = paths.draw(rng, ranking, last)
+    identified = path.identified <= last
+    status = np.select([identified & (path.exited <= last), identified, monitored],
+                       [EXITED, POOR, MONITORED], ORDINARY).astype(np.int8)
+    if config.plants_truth:
+        paths.plant(config.rng(STREAM_TRUTH, county.index), path, status == EXITED,
+                    status == ORDINARY, ranking, last, wrong_exits=config.plant_wrong_exits,
+                    missed_poor=config.plant_missed_poor)
     size = rng.choice(np.arange(1, 9), size=len(village), p=SIZE_SHARES)
-    return Households(county, village, number, score, status, size)
+    return Households(county, village, number, score, status, size, path)
+
+
+def truth(hh: Households) -> list[tuple[str, str]]:
+    """The planted errors as (household number, error), in household order."""
+    planted = np.flatnonzero(hh.path.truth != Truth.NONE)
+    labels = [Truth(t).label for t in hh.path.truth[planted].tolist()]
+    return list(zip((f"{n:016d}" for n in hh.number[planted].tolist()), labels, strict=True))
 
 
 def draw_category(rng: np.random.Generator, hh: Households, head_age: np.ndarray) -> None:
@@ -107,16 +122,6 @@ def draw_causes(
     return np.where(none, -1, main), np.where(none[None, :], -1, np.stack([second, third]))
 
 
-def _years(rng: np.random.Generator, hh: Households, last_year: int) -> tuple[np.ndarray, ...]:
-    years, shares = IDENTIFIED_YEARS
-    identified = np.minimum(rng.choice(years, size=len(hh), p=shares), last_year)
-    identified = np.where(hh.status == MONITORED, last_year, identified)
-    # No exit in the year identified (DOMAIN.md), and every household was out by 2020.
-    latest = np.maximum(np.minimum(2020, last_year), identified + 1)
-    exited = identified + 1 + (rng.random(len(hh)) * (latest - identified)).astype(np.int64)
-    return identified, np.minimum(exited, latest)
-
-
 def table(
     rng: np.random.Generator, hh: Households, causes: tuple[np.ndarray, np.ndarray],
     last_year: int,
@@ -129,7 +134,10 @@ def table(
         pc.cast(pa.array(group), pa.string()), "组",
         pc.cast(pa.array(rng.integers(1, 80, size=n)), pa.string()), "号", "",
     )
-    identified, exited = _years(rng, hh, last_year)
+    # Monitored households were found in the last year; nobody exits in the year
+    # identified (DOMAIN.md), which the path keeps.
+    identified = np.where(hh.status == MONITORED, last_year, hh.path.identified)
+    exited = hh.path.exited
     main, other = causes
     cause_words = [c.value for c in CAUSES]
     second, third = (columns.words(cause_words, np.maximum(o, 0), o >= 0) for o in other)

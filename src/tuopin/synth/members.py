@@ -63,11 +63,14 @@ def _health(rng: np.random.Generator, age: np.ndarray, hardship: np.ndarray) -> 
 
 
 def _schooling(
-    rng: np.random.Generator, age: np.ndarray, hardship: np.ndarray, disabled: np.ndarray
+    rng: np.random.Generator, age: np.ndarray, hardship: np.ndarray, disabled: np.ndarray,
+    may_drop_out: np.ndarray,
 ) -> np.ndarray:
+    """Schooling by the age the standard counts (the year minus the birth year): a child of
+    6-15 is in school, taught at home or, where allowed, dropped out."""
     m = len(age)
     compulsory = (age >= 6) & (age <= 15)
-    dropped = happens(rng, hardship, 0.6, DROPOUT_RATE)
+    dropped = happens(rng, hardship, 0.6, DROPOUT_RATE) & may_drop_out
     taught_at_home = disabled & (rng.random(m) < 0.6)
     compulsory_status = np.where(
         taught_at_home, HOME_TAUGHT, np.where(dropped & ~disabled, DROPPED_OUT, IN_SCHOOL)
@@ -108,22 +111,39 @@ def _labour(
     return np.where((age < 16) | studying, NO_LABOUR, working).astype(np.int8)
 
 
-def _uninsured(rng: np.random.Generator, hh: Households, fam: Family) -> np.ndarray:
-    """A few households leave some members out of basic medical insurance (at least one)."""
-    flagged = happens(rng, hh.hardship, 0.6, 0.03)[fam.household]
+def _uninsured(rng: np.random.Generator, hh: Households, fam: Family,
+               allowed: np.ndarray) -> np.ndarray:
+    """A few households leave some members out of basic medical insurance (at least one
+    of the members ``allowed``)."""
+    flagged = happens(rng, hh.hardship, 0.6, 0.03)[fam.household] & allowed
     starts = np.cumsum(hh.size) - hh.size
     position = np.arange(len(fam)) - starts[fam.household]
     forced = (rng.random(len(hh)) * hh.size).astype(np.int64)[fam.household]
     return flagged & ((rng.random(len(fam)) < 0.5) | (position == forced))
 
 
+def _allowed(hh: Households, fam: Family, deceased: np.ndarray,
+             years: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Which members may go uninsured, and which may have dropped out of school: only
+    those whose household the standard judges poor in every survey year in which they
+    would make it poor (alive at the year's end; for schooling, also aged 6-15 then), so
+    that the standard's verdicts stay those of the household's path."""
+    year = np.asarray(years)[:, None]
+    ends = np.array([np.datetime64(f"{y}-12-31") for y in years])[:, None]
+    alive = np.isnat(deceased)[None, :] | (deceased[None, :] > ends)
+    not_poor = alive & ~hh.path.poor(np.asarray(years))[:, fam.household]
+    born = fam.birth.astype("datetime64[Y]").astype(np.int64) + 1970
+    age = year - born[None, :]
+    return ~not_poor.any(axis=0), ~(not_poor & (age >= 6) & (age <= 15)).any(axis=0)
+
+
 def _benefits(
     rng: np.random.Generator, hh: Households, fam: Family, age: np.ndarray,
-    schooling: np.ndarray,
+    schooling: np.ndarray, may_go_uninsured: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Medical, critical-illness and pension insurance, and 低保, per member."""
     m = len(fam)
-    medical = ~_uninsured(rng, hh, fam)
+    medical = ~_uninsured(rng, hh, fam, may_go_uninsured)
     # Registered households are enrolled in critical-illness cover almost without exception.
     registered = hh.registered[fam.household]
     critical = medical & (rng.random(m) < np.where(registered, 0.995, 0.96))
@@ -164,25 +184,30 @@ def _minority_weights() -> np.ndarray:
 
 
 def draw(
-    rng: np.random.Generator, hh: Households, fam: Family, first_day: np.datetime64,
+    rng: np.random.Generator, hh: Households, fam: Family, years: tuple[int, ...],
     reference: np.datetime64,
 ) -> tuple[Members, dict[str, pa.Array]]:
-    """Draw every member's attributes; return them and the members file's columns."""
+    """Draw every member's attributes for the survey ``years``; return them and the members
+    file's columns."""
     m = len(fam)
     age = np.floor(fam.age).astype(np.int64)
     hardship = hh.hardship[fam.household]
     health = _health(rng, fam.age, hardship)
     disabled = health == DISABLED
     grade = np.where(disabled, rng.choice(np.arange(1, 5), size=m, p=[.12, .23, .30, .35]), 0)
-    schooling = _schooling(rng, age, hardship, disabled)
+    deceased = _deceased(rng, fam, fam.age, np.datetime64(f"{years[0]}-01-01"), reference)
+    may_go_uninsured, may_drop_out = _allowed(hh, fam, deceased, years)
+    # the age the standard counts: the last survey year minus the birth year
+    counted = years[-1] - (fam.birth.astype("datetime64[Y]").astype(np.int64) + 1970)
+    schooling = _schooling(rng, counted, hardship, disabled, may_drop_out)
     education = _education(rng, fam, age, schooling, hardship)
     # Adults who never went to school have no schooling status to report.
     schooling = np.where((age >= 23) & (education == NONE), -1, schooling)
     labour = _labour(rng, age, health, grade, schooling == IN_SCHOOL)
     away = (labour <= ORDINARY_LABOUR) & (age >= 18) & (age <= 55) & (rng.random(m) < 0.45)
     months = np.where(away, rng.integers(3, 13, size=m), 0)
-    medical, critical, pension, dibao = _benefits(rng, hh, fam, age, schooling)
-    deceased = _deceased(rng, fam, fam.age, first_day, reference)
+    medical, critical, pension, dibao = _benefits(rng, hh, fam, age, schooling,
+                                                  may_go_uninsured)
     has_phone = (age >= 18) & (age <= 70) & (rng.random(m) < 0.5)
     phone = columns.random_digit_strings(rng, ["13", "15", "18"], m, 11)
     members = Members(health, schooling, labour, months, medical, dibao, deceased)

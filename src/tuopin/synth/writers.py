@@ -72,11 +72,21 @@ def open_writer(path: Path, kind: Kind, fmt: str) -> TableWriter:
     return CsvWriter(path, schema) if fmt == "csv" else ParquetWriter(path, schema)
 
 
-def write_planted(planted: list[tuple[str, str]], path: Path) -> Path:
-    """The planted cases as a CSV file with the columns rule and subject."""
-    table = pa.table({"rule": pa.array([rule for rule, _ in planted], pa.string()),
-                      "subject": pa.array([subject for _, subject in planted], pa.string())})
+def _write_pairs(pairs: list[tuple[str, str]], names: tuple[str, str], path: Path) -> Path:
+    table = pa.table({name: pa.array([pair[k] for pair in pairs], pa.string())
+                      for k, name in enumerate(names)})
     writer = CsvWriter(path, table.schema)
     writer.write(table)
     writer.close()
     return path
+
+
+def write_planted(planted: list[tuple[str, str]], path: Path) -> Path:
+    """The planted cases as a CSV file with the columns rule and subject."""
+    return _write_pairs(planted, ("rule", "subject"), path)
+
+
+def write_truth(truth: list[tuple[str, str]], path: Path) -> Path:
+    """The planted classification errors as a CSV file with the columns household_number
+    and error (wrongly_exited or missed_poor)."""
+    return _write_pairs(truth, ("household_number", "error"), path)

@@ -44,6 +44,7 @@ from tuopin.web.routes import (
     plans,
     regions,
     registration,
+    verification,
 )
 from tuopin.web.security import SecurityHeaders
 from tuopin.web.state import WebState
@@ -122,7 +123,7 @@ def create_app(settings: Settings, *, hasher: PasswordHasher | None = None,
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     # registration before households: /households/new is not a household number
     for module in (assets, auth, home, regions, registration, plans, casework, households,
-                   lists, imports, funds, admin):
+                   lists, imports, funds, verification, admin):
         app.include_router(module.router)
     return app
 

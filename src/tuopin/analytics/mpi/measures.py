@@ -12,15 +12,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tuopin.analytics.mpi.design import (
+from tuopin.analytics.mpi.result import GroupResult, MpiResult
+from tuopin.analytics.survey import (
     Coded,
     Design,
     DomainVariance,
     build_design,
     code_values,
+    logit_ci,
+    t_quantile,
 )
-from tuopin.analytics.mpi.result import GroupResult, MpiResult
-from tuopin.analytics.mpi.tdist import logit_ci, t_quantile
 from tuopin.domain.errors import ValidationFailed
 
 # Scores are sums of float weights: 1/3 + 1/3 + 1/3 need not equal 1 exactly, nor

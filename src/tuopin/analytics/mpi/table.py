@@ -7,64 +7,27 @@ used is dropped and counted; any other bad value is an error, never a silent dro
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
-from tuopin.analytics.mpi.design import Coded
 from tuopin.analytics.mpi.measures import af_measures, check_k, check_weights
 from tuopin.analytics.mpi.result import MpiResult
+from tuopin.analytics.survey import Coded
+from tuopin.analytics.survey.table import (
+    as_arrow,
+    coded_column,
+    numeric,
+    present,
+    read_table,
+    require_columns,
+)
 from tuopin.domain.errors import ValidationFailed
 
-SNIFF_BYTES = 1 << 20
-PARQUET_SUFFIXES = (".parquet", ".pq")
-
-
-def read_table(path: Path) -> pa.Table:
-    """A CSV (UTF-8 or GB18030) or Parquet file as an Arrow table with inferred types."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValidationFailed(f"no such file: {path}")
-    suffix = path.suffix.lower()
-    try:
-        if suffix in PARQUET_SUFFIXES:
-            return pq.read_table(path)
-        if suffix == ".csv":
-            return _read_csv(path)
-    except (pa.ArrowException, OSError) as error:
-        raise ValidationFailed(f"cannot read {path.name}: {error}") from error
-    raise ValidationFailed(f"cannot read {path.name}: use a .csv or .parquet file")
-
-
-def _read_csv(path: Path) -> pa.Table:
-    encoding = _sniff_encoding(path)
-    try:
-        return pacsv.read_csv(path, read_options=pacsv.ReadOptions(encoding=encoding))
-    except pa.ArrowInvalid as error:
-        if encoding != "utf-8" or "UTF8" not in str(error):
-            raise
-        # Invalid UTF-8 after the sniffed head: the file is GB18030 after all.
-        return pacsv.read_csv(path, read_options=pacsv.ReadOptions(encoding="gb18030"))
-
-
-def _sniff_encoding(path: Path) -> str:
-    # Arrow does not check that header names are UTF-8, so GB18030 files from Chinese offices
-    # are recognised by their first megabyte instead of by a read error.
-    with path.open("rb") as handle:
-        head = handle.read(SNIFF_BYTES)
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return "gb18030"
-    return "utf-8"
-
+__all__ = ["deprivation_matrix", "mpi_from_table", "read_table"]
 
 def deprivation_matrix(
     table: pa.Table | object, indicators: Sequence[str], cutoffs: Mapping[str, float] | None
@@ -74,9 +37,9 @@ def deprivation_matrix(
     Rows with a missing indicator are kept in the matrix (as not deprived) so the caller can
     combine the mask with other columns' before dropping rows.
     """
-    arrow = _as_arrow(table)
+    arrow = as_arrow(table)
     cutoffs = dict(cutoffs or {})
-    _require_columns(arrow, indicators)
+    require_columns(arrow, indicators)
     stray = sorted(set(cutoffs) - set(indicators))
     if stray:
         raise ValidationFailed(f"cutoffs given for columns that are not indicators: "
@@ -85,7 +48,7 @@ def deprivation_matrix(
     kept = np.ones(arrow.num_rows, dtype=bool)
     for j, name in enumerate(indicators):
         column = arrow.column(name)
-        kept &= _present(column)
+        kept &= present(column)
         matrix[:, j] = _deprived(column, name, cutoffs.get(name))
     return matrix, kept
 
@@ -110,13 +73,13 @@ def mpi_from_table(
     vector = _weight_vector(weights, indicators)
     check_k(k)
     design = [name for name in (sample_weight, by, strata, psu) if name]
-    arrow = _as_arrow(table)
-    _require_columns(arrow, [*indicators, *design])
+    arrow = as_arrow(table)
+    require_columns(arrow, [*indicators, *design])
     # Only the columns in use are filtered: a survey file often has hundreds more.
     arrow = arrow.select(list(dict.fromkeys([*indicators, *design])))
     matrix, kept = deprivation_matrix(arrow, indicators, cutoffs)
     for name in design:
-        kept &= _present(arrow.column(name))
+        kept &= present(arrow.column(name))
     n_kept = int(np.count_nonzero(kept))
     if n_kept == 0:
         raise ValidationFailed(f"no rows left: each of the {arrow.num_rows} rows has a missing "
@@ -127,19 +90,11 @@ def mpi_from_table(
     result = af_measures(
         matrix, vector, k, indicator_names=indicators,
         sample_weight=_sample_weights(arrow, sample_weight),
-        strata=_coded_column(arrow, strata), psu=_coded_column(arrow, psu),
-        by=_coded_column(arrow, by), dimensions=dimensions, vulnerable=vulnerable,
+        strata=_coded(arrow, strata), psu=_coded(arrow, psu),
+        by=_coded(arrow, by), dimensions=dimensions, vulnerable=vulnerable,
         severe=severe,
     )
     return dataclasses.replace(result, dropped=dropped)
-
-
-def _present(column: pa.ChunkedArray) -> np.ndarray:
-    """True where a value is neither null nor NaN."""
-    valid = pc.is_valid(column)
-    if pa.types.is_floating(column.type):
-        valid = pc.and_(valid, pc.invert(pc.fill_null(pc.is_nan(column), True)))
-    return np.asarray(valid.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _deprived(column: pa.ChunkedArray, name: str, cutoff: float | None) -> np.ndarray:
@@ -148,16 +103,16 @@ def _deprived(column: pa.ChunkedArray, name: str, cutoff: float | None) -> np.nd
     if pa.types.is_decimal(column.type):
         column = column.cast(pa.float64())
     kind = column.type
-    numeric = _numeric(kind)
+    is_number = numeric(kind)
     if cutoff is not None:
-        if not numeric:
+        if not is_number:
             raise ValidationFailed(f"indicator {name!r} has a cutoff, so it must be numeric; "
                                    f"its type is {kind}")
         flags = pc.less(column, pa.scalar(float(cutoff)))
     elif pa.types.is_boolean(kind):
         flags = column
-    elif numeric or pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        zero, one = (pa.scalar(0, kind), pa.scalar(1, kind)) if numeric else ("0", "1")
+    elif is_number or pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        zero, one = (pa.scalar(0, kind), pa.scalar(1, kind)) if is_number else ("0", "1")
         _refuse_non_binary(column, name, pc.or_(pc.equal(column, zero), pc.equal(column, one)))
         flags = pc.equal(column, one)
     else:
@@ -167,23 +122,18 @@ def _deprived(column: pa.ChunkedArray, name: str, cutoff: float | None) -> np.nd
 
 
 def _refuse_non_binary(column: pa.ChunkedArray, name: str, binary: pa.ChunkedArray) -> None:
-    bad = pc.and_(pc.invert(pc.fill_null(binary, True)), pa.array(_present(column)))
+    bad = pc.and_(pc.invert(pc.fill_null(binary, True)), pa.array(present(column)))
     if pc.any(bad).as_py():
         value = column.filter(bad)[0].as_py()
         raise ValidationFailed(f"indicator {name!r} has no cutoff, so its values must be 0 or 1 "
                                f"(1 = deprived); found {value!r}")
 
 
-def _numeric(kind: pa.DataType) -> bool:
-    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind)
-                or pa.types.is_decimal(kind))
-
-
 def _sample_weights(arrow: pa.Table, column: str | None) -> np.ndarray | None:
     if column is None:
         return None
     values = arrow.column(column)
-    if not _numeric(values.type):
+    if not numeric(values.type):
         raise ValidationFailed(f"sample weight column {column!r} must be numeric; "
                                f"its type is {values.type}")
     weights = np.asarray(values.to_numpy(), dtype=np.float64)
@@ -194,31 +144,8 @@ def _sample_weights(arrow: pa.Table, column: str | None) -> np.ndarray | None:
     return weights
 
 
-def _coded_column(arrow: pa.Table, column: str | None) -> Coded | None:
-    if column is None:
-        return None
-    values = arrow.column(column)
-    if pa.types.is_dictionary(values.type):  # pandas categoricals arrive dictionary-encoded
-        values = values.cast(values.type.value_type)
-    distinct = pc.unique(values)
-    distinct = distinct.take(pc.sort_indices(distinct))
-    codes = pc.index_in(values, value_set=distinct).to_numpy(zero_copy_only=False)
-    return Coded(np.asarray(codes, dtype=np.intp), [str(v) for v in distinct.to_pylist()])
-
-
-def _as_arrow(table: pa.Table | object) -> pa.Table:
-    if isinstance(table, pa.Table):
-        return table
-    if hasattr(table, "columns") and hasattr(table, "dtypes"):  # a pandas DataFrame
-        return pa.Table.from_pandas(table, preserve_index=False)
-    raise ValidationFailed(f"expected an Arrow table or a pandas DataFrame, got {type(table)}")
-
-
-def _require_columns(arrow: pa.Table, columns: Sequence[str]) -> None:
-    unknown = [name for name in columns if name not in arrow.column_names]
-    if unknown:
-        raise ValidationFailed(f"unknown column(s): {', '.join(unknown)}; the table has "
-                               f"{', '.join(arrow.column_names)}")
+def _coded(arrow: pa.Table, column: str | None) -> Coded | None:
+    return None if column is None else coded_column(arrow, column)
 
 
 def _indicator_list(indicators: Sequence[str]) -> list[str]:

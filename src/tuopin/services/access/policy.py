@@ -68,6 +68,13 @@ class Action(StrEnum):
     READ_FUNDS = "read_funds"  # balances, projects and their payments, in one's region
     CHECK_FUNDS = "check_funds"  # the anomalies: who was paid twice, dead, ineligible...
     DISCLOSE_FUNDS = "disclose_funds"  # the list a village posts (公示)
+    # independent verification (第三方评估, 暗访督查); which plan and list a role sees as a
+    # plan moves on is services/verification/plans.py's
+    PLAN_VERIFICATION = "plan_verification"  # plan a check, draw its sample
+    RELEASE_SAMPLE = "release_sample"  # hand the list to the verifiers (a spot check: that day)
+    RECORD_FINDINGS = "record_findings"  # visits, measurements, judgements, approval
+    CLOSE_VERIFICATION = "close_verification"  # the findings are final, the estimates count
+    READ_VERIFICATION = "read_verification"  # plans and estimates; lists as the state allows
     # accounts
     MANAGE_USERS = "manage_users"
 
@@ -116,6 +123,13 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.READ_FUNDS: EVERYONE - {Role.HELPER},
     Action.CHECK_FUNDS: OFFICERS | {Role.AUDITOR},
     Action.DISCLOSE_FUNDS: EDITORS,
+    # the county office plans its check and releases the list; the findings are the
+    # verifiers' (the county is the one they judge), and so is the end of the fieldwork
+    Action.PLAN_VERIFICATION: COUNTY_UP,
+    Action.RELEASE_SAMPLE: COUNTY_UP,
+    Action.RECORD_FINDINGS: frozenset({Role.ADMIN, Role.VERIFIER}),
+    Action.CLOSE_VERIFICATION: frozenset({Role.ADMIN, Role.VERIFIER}),
+    Action.READ_VERIFICATION: EVERYONE - {Role.HELPER},
     Action.MANAGE_USERS: COUNTY_UP,
 }
 

@@ -23,11 +23,13 @@ def load_synthetic(
     engine: Engine, *, principal: Principal, config: SynthConfig, today: date,
     progress: Callable[[int, int], None] | None = None,
     planted: list[tuple[str, str]] | None = None,
+    truth: list[tuple[str, str]] | None = None,
 ) -> dict[str, int]:
     """Generate ``config`` chunk by chunk and import each chunk; returns rows per kind (the
-    planted cases, if any, are added to ``planted`` as (rule, subject))."""
+    planted cases, if any, are added to ``planted`` as (rule, subject), and the planted
+    classification errors to ``truth`` as (household number, error))."""
     counts: dict[str, int] = {}
-    for kind, table in generate_tables(config, planted=planted):
+    for kind, table in generate_tables(config, planted=planted, truth=truth):
         raw = raw_from_table(table, f"synth-{config.seed}-{kind.value}")
         result: ImportResult = import_raw(engine, principal=principal, kind=kind, raw=raw,
                                            today=today)

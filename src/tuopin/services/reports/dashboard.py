@@ -3,8 +3,10 @@
 Poverty figures (population, poor households and people, incidence, the trend and the
 breakdown by the next level down) are read from ``assessment_rollup``, which the run wrote
 for every region and level when it was stored: a request reads a few rows, never the
-results. The workflow figures (exits this year, monitored households, overdue measures)
-change with every step and are single COUNT queries.
+results. They come from the newest run of the latest year that has results, and the year's
+figures (exits) are of that year too, not of today's calendar year, which may have no data
+yet. The workflow figures (exits, monitored households, overdue measures) change with every
+step and are single COUNT queries.
 """
 
 from __future__ import annotations
@@ -17,23 +19,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tuopin.domain import ledger, regions
-from tuopin.domain.enums import (
-    ExitState,
-    HouseholdStatus,
-    PlanStatus,
-    RegionLevel,
-)
+from tuopin.domain.enums import HouseholdStatus, PlanStatus, RegionLevel
+from tuopin.domain.errors import NotFound
 from tuopin.domain.scope import Scope
 from tuopin.services.access.policy import reads
 from tuopin.services.access.principal import Principal
 from tuopin.storage.models import (
     AssessmentRollupRecord,
     AssessmentRunRecord,
-    ExitCaseRecord,
     HouseholdRecord,
     MeasureRecord,
     PlanRecord,
     RegionRecord,
+    SurveyRecord,
 )
 from tuopin.storage.scope import in_region
 
@@ -67,7 +65,8 @@ class Dashboard:
     trend: list[dict[str, Any]] = field(default_factory=list)
     level: str | None = None  # the level of the breakdown rows
     breakdown: list[dict[str, Any]] = field(default_factory=list)
-    exits_this_year: int = 0
+    year: int | None = None  # the latest year with data: the year of ``exits``
+    exits: int = 0  # households that exited in ``year``
     monitored_households: int = 0
     overdue_measures: int = 0
 
@@ -124,14 +123,30 @@ def _breakdown(db: Session, run_id: int, scope: Scope,
     return result
 
 
-def _workflow_counts(db: Session, scope: Scope, as_of: date) -> tuple[int, int, int]:
+def _latest(runs: list[Any]) -> Any:
+    """The newest run of the latest year (runs are in id order)."""
+    return max(runs, key=lambda r: (r.year, r.id))
+
+
+def _data_year(db: Session, scope: Scope, runs: list[Any], as_of: date) -> int:
+    """The latest year with data in the scope: of the runs with results there, else of the
+    surveys, else ``as_of``'s."""
+    if runs:
+        return int(_latest(runs).year)
+    surveyed = db.scalar(
+        select(func.max(SurveyRecord.year))
+        .join(HouseholdRecord, HouseholdRecord.id == SurveyRecord.household_id)
+        .where(in_region(scope, HouseholdRecord.village_code)))
+    return int(surveyed) if surveyed is not None else as_of.year
+
+
+def _workflow_counts(db: Session, scope: Scope, as_of: date,
+                     year: int) -> tuple[int, int, int]:
     in_scope = in_region(scope, HouseholdRecord.village_code)
-    exits = db.scalar(
-        select(func.count(ExitCaseRecord.id))
-        .join(HouseholdRecord, HouseholdRecord.id == ExitCaseRecord.household_id)
-        .where(ExitCaseRecord.state == ExitState.EXITED.value,
-               ExitCaseRecord.exited_on >= date(as_of.year, 1, 1),
-               ExitCaseRecord.exited_on <= as_of, in_scope))
+    # an exit, imported or through the procedure (which records its year), is the
+    # household's year_exited
+    exits = db.scalar(select(func.count(HouseholdRecord.id)).where(
+        HouseholdRecord.year_exited == year, in_scope))
     monitored = db.scalar(select(func.count(HouseholdRecord.id)).where(
         HouseholdRecord.status == HouseholdStatus.MONITORED.value, in_scope))
     overdue = db.scalar(
@@ -147,19 +162,21 @@ def _workflow_counts(db: Session, scope: Scope, as_of: date) -> tuple[int, int, 
 @reads()
 def overview(db: Session, *, principal: Principal, as_of: date,
              standard: str | None = None) -> Dashboard:
-    """The dashboard of the principal's region on ``as_of`` from the newest run of
-    ``standard`` (default: the standard of the newest run that has results there)."""
+    """The dashboard of the principal's region on ``as_of`` from the newest run of the
+    latest year of ``standard`` (default: the standard of the newest run that has results
+    there); exits are counted in that year."""
     scope = Scope(principal.scope.region_code)  # figures of the region, not of a helper's few
     runs = _runs(db, scope)
     standards = sorted({r.standard_name for r in runs})
     board = Dashboard(scope.region_code, standards)
-    board.exits_this_year, board.monitored_households, board.overdue_measures = (
-        _workflow_counts(db, scope, as_of))
     chosen = standard if standard in standards else (runs[-1].standard_name if runs else None)
     mine = [r for r in runs if r.standard_name == chosen]
+    board.year = _data_year(db, scope, mine, as_of)
+    board.exits, board.monitored_households, board.overdue_measures = (
+        _workflow_counts(db, scope, as_of, board.year))
     if not mine:
         return board
-    latest = mine[-1]
+    latest = _latest(mine)
     board.standard = chosen
     board.run = {"id": latest.id, "year": latest.year, "standard": chosen}
     board.totals = _figures(latest[3:])
@@ -171,3 +188,14 @@ def overview(db: Session, *, principal: Principal, as_of: date,
         board.level = level.title
         board.breakdown = _breakdown(db, latest.id, scope, level)
     return board
+
+
+@reads()
+def latest_run(db: Session, *, principal: Principal, standard: str | None = None) -> int:
+    """The newest run of the latest year that has results in the principal's region (of
+    ``standard``, if given): what a report shows unless told which run."""
+    runs = [r for r in _runs(db, Scope(principal.scope.region_code))
+            if standard is None or r.standard_name == standard]
+    if not runs:
+        raise NotFound("no assessment run has results in this region: run `tuopin assess`")
+    return int(_latest(runs).id)

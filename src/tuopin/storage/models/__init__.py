@@ -34,6 +34,11 @@ from tuopin.storage.models.registry import (
     SurveyRecord,
     UserRecord,
 )
+from tuopin.storage.models.verification import (
+    VerificationFindingRecord,
+    VerificationPlanRecord,
+    VerificationSampleRecord,
+)
 from tuopin.storage.models.workflows import (
     ExitCaseRecord,
     ExitEventRecord,
@@ -73,6 +78,9 @@ __all__ = [
     "ShockEventRecord",
     "SurveyRecord",
     "ThrottleEventRecord",
+    "VerificationFindingRecord",
+    "VerificationPlanRecord",
+    "VerificationSampleRecord",
     "UserRecord",
     "table_of",
 ]

@@ -65,7 +65,7 @@ def home(request: Request, db: SessionDep, state: StateDep, principal: Principal
             if policy.allows(principal, Action.READ_FUNDS) else None)
     return state.templates.TemplateResponse(request, "home.html", {
         "summary": summary, "chart": households_by_status(summary, lang),
-        "region": principal.scope.region_code, "board": board, "year": today.year,
+        "region": principal.scope.region_code, "board": board, "year": board.year,
         "incidence_chart": incidence_chart(board, lang), "trend_chart": trend_chart(board, lang),
         "mine": None if principal.households is None else len(principal.households),
         "funds": card,

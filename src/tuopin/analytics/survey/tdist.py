@@ -63,14 +63,18 @@ def _cornish_fisher(z: float, df: float) -> float:
 def _newton(upper: float, df: float, t: float) -> float:
     # The upper tail is convex and decreasing for t > 0, so Newton converges monotonically
     # once it is left of the root; halving keeps a wild first step on the positive side.
+    previous = math.inf
     for _ in range(_MAX_ITERATIONS):
         step = (_upper_tail(t, df) - upper) / _density(t, df)
         new = t + step
         if new <= 0.0:
             new = t / 2.0
-        if abs(new - t) <= 1e-15 * max(1.0, abs(new)):
+        change = abs(new - t)
+        # A step no smaller than the last is rounding noise in the tail (large df, ~1e-12):
+        # Newton's steps shrink quadratically until then.
+        if change <= 1e-15 * max(1.0, abs(new)) or change >= previous:
             return new
-        t = new
+        previous, t = change, new
     return t
 
 
