@@ -25,6 +25,7 @@ from tuopin.storage.snapshot import (
     TABLES,
     SnapshotManifest,
     arrow_schema,
+    conform,
 )
 from tuopin.synth.config import SynthConfig
 from tuopin.synth.generate import generate_tables
@@ -76,7 +77,7 @@ class _Snapshot:
             code = table.column("code").to_pylist()
             levels = pa.array([int(codes.level_of(c)) for c in code], pa.int32())
             parents = pa.array([codes.parent_of(c) for c in code], pa.string())
-            self._write("region", _conform(table, "region",
+            self._write("region", conform(table, "region",
                                            {"level": levels, "parent_code": parents}))
             return
         name = TABLE_OF[kind]
@@ -91,7 +92,7 @@ class _Snapshot:
             extra["reverses_id"] = self._resolve("disbursement", table["reverses"])
         for column in FEN_COLUMNS.get(name, ()):
             extra[column] = pc.cast(pc.replace_substring(table[column], ".", ""), pa.int64())
-        self._write(name, _conform(table, name, extra), county=_county(kind, table))
+        self._write(name, conform(table, name, extra), county=_county(kind, table))
         if kind is Kind.HELPERS:
             self._write("helper_assignment", self._assignments(table, extra["id"]))
 
@@ -116,7 +117,7 @@ class _Snapshot:
         parent = pc.list_parent_indices(lists)
         first = self.next_id["helper_assignment"]
         self.next_id["helper_assignment"] += len(parent)
-        return _conform(pa.table({}), "helper_assignment", {
+        return conform(pa.table({}), "helper_assignment", {
             "id": pa.array(np.arange(first, first + len(parent), dtype=np.int64)),
             "helper_id": helper_ids.take(parent),
             "household_id": self._resolve("household", pc.list_flatten(lists)),
@@ -151,21 +152,3 @@ def _county(kind: Kind, table: pa.Table) -> str | None:
         return None
     key = "village_code" if kind is Kind.HOUSEHOLDS else "household_number"
     return str(table.column(key)[0].as_py())[:6].ljust(12, "0")
-
-
-def _conform(table: pa.Table, name: str, extra: dict[str, pa.Array],
-             rows: int | None = None) -> pa.Table:
-    schema = arrow_schema(name)
-    rows = table.num_rows if rows is None else rows
-    columns = []
-    for field in schema:
-        if field.name in extra:
-            column = extra[field.name]
-        elif field.name in table.column_names:
-            column = table.column(field.name)
-        elif field.name == "version":
-            column = pa.array(np.ones(rows, dtype=np.int32))
-        else:
-            column = pa.nulls(rows, field.type)
-        columns.append(pc.cast(column, field.type))
-    return pa.Table.from_arrays(columns, schema=schema)

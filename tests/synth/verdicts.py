@@ -14,7 +14,7 @@ from tuopin.analytics.assess import Plan, run_query
 from tuopin.analytics.backends import close, open_arrow
 from tuopin.io.schema import Kind
 from tuopin.standards.loader import load
-from tuopin.storage.snapshot import arrow_schema
+from tuopin.storage.snapshot import conform
 from tuopin.synth import SynthConfig, generate_tables
 from tuopin.synth.paths import STANDARD
 
@@ -40,23 +40,6 @@ class Verdicts:
                 & (exited > year))
 
 
-def _conform(table: pa.Table, name: str, extra: dict[str, pa.Array]) -> pa.Table:
-    schema = arrow_schema(name)
-    rows = table.num_rows
-    columns = []
-    for field in schema:
-        if field.name in extra:
-            column = extra[field.name]
-        elif field.name in table.column_names:
-            column = table.column(field.name)
-        elif field.name == "version":
-            column = pa.array(np.ones(rows, dtype=np.int32))
-        else:
-            column = pa.nulls(rows, field.type)
-        columns.append(pc.cast(column, field.type))
-    return pa.Table.from_arrays(columns, schema=schema)
-
-
 def assess(config: SynthConfig) -> Verdicts:
     """Generate ``config`` and assess every survey year with the shipped standard."""
     truth: list[tuple[str, str]] = []
@@ -74,9 +57,9 @@ def assess(config: SynthConfig) -> Verdicts:
         return pc.add(pc.cast(position, pa.int64()), 1)
 
     registry = open_arrow({
-        "household": _conform(h, "household", {"id": ids(h)}),
-        "member": _conform(m, "member", {"id": ids(m), "household_id": household_id(m)}),
-        "survey": _conform(s, "survey", {"id": ids(s), "household_id": household_id(s)}),
+        "household": conform(h, "household", {"id": ids(h)}),
+        "member": conform(m, "member", {"id": ids(m), "household_id": household_id(m)}),
+        "survey": conform(s, "survey", {"id": ids(s), "household_id": household_id(s)}),
     })
     standard = load(STANDARD)
     poor, people = {}, {}

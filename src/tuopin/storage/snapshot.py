@@ -133,6 +133,27 @@ def arrow_schema(name: str) -> pa.Schema:
     ])
 
 
+def conform(table: pa.Table, name: str, extra: dict[str, pa.Array],
+            rows: int | None = None) -> pa.Table:
+    """``table`` in the canonical schema of snapshot table ``name``, for tables made outside
+    the store (the generator's): ``extra`` gives columns the table lacks (ids, resolved
+    keys), a missing ``version`` is 1 and any other missing column is null."""
+    schema = arrow_schema(name)
+    rows = table.num_rows if rows is None else rows
+    columns = []
+    for field in schema:
+        if field.name in extra:
+            column = extra[field.name]
+        elif field.name in table.column_names:
+            column = table.column(field.name)
+        elif field.name == "version":
+            column = pa.repeat(pa.scalar(1, pa.int32()), rows)
+        else:
+            column = pa.nulls(rows, field.type)
+        columns.append(pc.cast(column, field.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
 def write_snapshot(url: str, out_dir: Path, *, taken_at: datetime) -> SnapshotManifest:
     """Write the registry in store ``url`` to ``out_dir`` as Parquet; all of it or nothing."""
     if taken_at.tzinfo is None:
