@@ -101,6 +101,17 @@ def test_a_helper_sees_the_result_of_their_own_households_only(cases: Engine) ->
                                                    number=NUMBERS["fine"]) is None
 
 
+def test_the_household_page_shows_the_latest_year_even_after_a_past_year_is_run_again(
+    cases: Engine,
+) -> None:
+    run(cases, year=2020)
+    run(cases, year=2019)  # a re-run of the past year, made later
+    with Session(cases) as db:
+        shown = assessments.latest_household_result(db, principal=OPERATOR,
+                                                    number=NUMBERS["fine"])
+    assert shown is not None and shown["year"] == 2020
+
+
 @pytest.mark.parametrize("role", [Role.TOWNSHIP_OFFICER, Role.VILLAGE_CADRE, Role.HELPER,
                                   Role.VERIFIER, Role.AUDITOR])
 def test_it_refuses_an_assessment_run_to_roles_below_the_county(cases: Engine,

@@ -330,7 +330,8 @@ def household_result(session: Any, *, principal: Principal, run_id: int, number:
 @reads()
 def latest_household_result(session: Any, *, principal: Principal, number: str,
                             lang: str = "zh") -> dict[str, Any] | None:
-    """The household's result in the newest run that has one, explained; None if none."""
-    found = session.execute(_result_query(number, principal.scope).order_by(R.run_id.desc())
-                            .limit(1)).first()
+    """The household's result of the latest year assessed (of that year's newest run),
+    explained; None if none. A past year assessed again later does not hide the latest."""
+    found = session.execute(_result_query(number, principal.scope)
+                            .order_by(RUN.year.desc(), R.run_id.desc()).limit(1)).first()
     return None if found is None else _explained(session, found, number, lang)
