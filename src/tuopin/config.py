@@ -132,6 +132,17 @@ class Settings(BaseSettings):
         description="Seconds a worker reuses a region's registry and workflow counts on the "
         "dashboard (0: count on every request); poverty figures come from the run's roll-up.",
     )
+    api_rate: float = Field(
+        default=20.0, gt=0,
+        description="Requests per second each API token may make, on average, per web worker.",
+    )
+    api_burst: int = Field(
+        default=200, ge=1,
+        description="Requests an API token may make at once above its rate before it gets 429.",
+    )
+    api_page_max: int = Field(
+        default=1000, ge=1, description="The most records one page of an API list returns.",
+    )
 
 
 def settings_help() -> dict[str, str]:

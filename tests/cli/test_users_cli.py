@@ -105,7 +105,7 @@ def test_serve_runs_uvicorn_on_the_app_factory_with_the_same_database(
     monkeypatch.setenv("TUOPIN_DATABASE_URL", "sqlite:///elsewhere.db")
     assert tuopin(loaded, "serve", "--port", "8123")[0] == 0
     (target,), options = calls[0]
-    assert target == "tuopin.web.app:app_from_env" and options["factory"] is True
+    assert target == "tuopin.server:app_from_env" and options["factory"] is True
     assert (options["host"], options["port"]) == ("127.0.0.1", 8123)
     assert os.environ["TUOPIN_DATABASE_URL"] == loaded
 

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select, text, update
 from factories import operator
 from tuopin.domain.errors import NotFound, ValidationFailed
 from tuopin.services.imports.synthetic import load_synthetic
-from tuopin.storage import snapshot
+from tuopin.storage import arrow_stream, snapshot
 from tuopin.storage.models import MemberRecord
 from tuopin.storage.snapshot import (
     MANIFEST,
@@ -235,9 +235,9 @@ def test_an_empty_store_gives_empty_tables_with_their_columns(
 def test_sqlite_columns_that_start_null_keep_their_type(
     store: Engine, out: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The SQLite driver guesses types from the first batch: a column NULL there and a date
-    # later used to fail the snapshot ("expected INT64 but got STRING").
-    monkeypatch.setattr(snapshot, "BATCH_ROWS", 3)
+    # A column NULL in the first batch and a date later once failed the snapshot (ADBC's
+    # SQLite driver guessed types from the first batch): types come from the schema.
+    monkeypatch.setattr(arrow_stream, "SQLITE_ROWS", 3)
     with store.begin() as conn:
         conn.execute(update(MemberRecord).values(deceased_date=None, ethnicity=None))
         last = conn.execute(select(MemberRecord.id).order_by(MemberRecord.id.desc())).scalar()

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render, render_mapping, to_json, write_rows
-from tuopin.services.access.principal import Principal
-from tuopin.services.assessment import diff as assessment_diff
-from tuopin.services.assessment import runs as assessments
-from tuopin.standards.loader import shipped
+
+if TYPE_CHECKING:
+    from tuopin.services.access.principal import Principal
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Also write the rows to CSV/XLSX.")]
@@ -45,6 +44,8 @@ def assess(
     """Assess every surveyed household of a year and record the run."""
     if ctx.invoked_subcommand is not None:
         return
+    from tuopin.services.assessment import runs as assessments
+
     cli = context.get(ctx)
     engine_ = cli.ready_engine()
     principal = cli.principal(region)
@@ -66,6 +67,9 @@ def assess(
 def _what_if(ctx: typer.Context, path: Path, run: int | None, standard: str | None,
              year: int | None, engine: str, snapshot: Path | None, master: str | None,
              principal: Principal, fmt: OutputFormat, out: Path | None) -> None:
+    from tuopin.services.assessment import diff as assessment_diff
+    from tuopin.services.assessment import runs as assessments
+
     cli = context.get(ctx)
     engine_ = cli.ready_engine()
     changed = assessments.standard_of(str(path))
@@ -88,6 +92,8 @@ def _what_if(ctx: typer.Context, path: Path, run: int | None, standard: str | No
 
 def _show_changes(changes: list[dict[str, Any]], fmt: OutputFormat, out: Path | None,
                   title: str) -> None:
+    from tuopin.services.assessment import diff as assessment_diff
+
     columns = ["household_number", "village_code", "before", "after", "gained", "lost"]
     if out is not None:
         write_rows(changes, columns, out)
@@ -107,6 +113,8 @@ def diff_command(
     fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None,
 ) -> None:
     """Households whose status differs between two runs, and the indicators behind it."""
+    from tuopin.services.assessment import diff as assessment_diff
+
     cli = context.get(ctx)
     principal = cli.principal(region)
     with cli.session() as db:
@@ -119,6 +127,8 @@ def diff_command(
 @app.command("list")
 def list_command(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """Every recorded run."""
+    from tuopin.services.assessment import runs as assessments
+
     cli = context.get(ctx)
     with cli.session() as db:
         rows = assessments.list_runs(db, principal=cli.principal())
@@ -133,6 +143,8 @@ def show_command(
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """A run's record, or one household's result with every failed indicator explained."""
+    from tuopin.services.assessment import runs as assessments
+
     cli = context.get(ctx)
     with cli.session() as db:
         if household is None:
@@ -153,9 +165,13 @@ def show_command(
 @standards_app.command("list")
 def standards_list(fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """The shipped standards."""
+    # the loader itself (what assessments.standard_of calls): not the assessment service,
+    # which brings the store and the engines
+    from tuopin.standards.loader import load, shipped
+
     rows = []
     for name in shipped():
-        std = assessments.standard_of(name)
+        std = load(name)
         rows.append({"name": std.name, "version": std.version, "years": f"{std.years[0]}-"
                      f"{std.years[1]}", "indicators": len(std.indicators),
                      "rule": std.poverty.rule.value, "title": std.title.zh})
@@ -165,6 +181,8 @@ def standards_list(fmt: FormatOpt = OutputFormat.TABLE) -> None:
 @standards_app.command("check")
 def standards_check(path: Annotated[str, typer.Argument(help="Name or .toml file.")]) -> None:
     """Parse and type-check a standard file; errors point at the line."""
-    std = assessments.standard_of(path)
+    from tuopin.standards.loader import load
+
+    std = load(path)
     print(f"{std.name} {std.version}: {len(std.indicators)} indicators, "
           f"{len(std.income_lines)} income lines, hash {std.content_hash[:16]}: OK")

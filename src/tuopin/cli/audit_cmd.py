@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render, render_mapping
-from tuopin.services import audit
 
 app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
 
@@ -19,6 +17,10 @@ FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json o
 @app.command("verify")
 def verify(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """Walk the chain; name the first event that was edited, inserted or deleted."""
+    from rich.console import Console
+
+    from tuopin.services import audit
+
     cli = context.get(ctx)
     with cli.session() as db:
         report = audit.verify(db, principal=cli.principal())
@@ -45,6 +47,8 @@ def log(
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Show the history of a record (or of every record of a kind)."""
+    from tuopin.services import audit
+
     cli = context.get(ctx)
     with cli.session() as db:
         rows = audit.history(db, principal=cli.principal(), entity=entity, entity_id=entity_id,

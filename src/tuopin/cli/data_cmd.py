@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render, render_mapping, to_json
-from tuopin.io import report, template, writers
-from tuopin.io.problems import as_rows
-from tuopin.io.readers import read_file
-from tuopin.io.schema import Kind
-from tuopin.services.imports import files as imports
-from tuopin.services.imports import synthetic as synth_load
-from tuopin.services.registry import exports
-from tuopin.synth.config import SynthConfig, parse_plant, parse_years
-from tuopin.synth.generate import generate
-from tuopin.synth.writers import write_truth
+from tuopin.io.schema import Kind  # the choices of KIND: an enum of the standard library
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from tuopin.services.imports.files import ImportResult
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
 LangOpt = Annotated[str | None, typer.Option(
@@ -28,6 +22,15 @@ LangOpt = Annotated[str | None, typer.Option(
 
 
 def _progress() -> Progress:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), console=Console(stderr=True), transient=True)
 
@@ -52,6 +55,9 @@ def import_command(
     """Validate a file and write it to the registry: all rows or none."""
     if skip_invalid and rejects is None:
         raise typer.BadParameter("--skip-invalid needs --rejects FILE")
+    from tuopin.io import report
+    from tuopin.services.imports import files as imports
+
     cli = context.get(ctx)
     lang = lang or cli.settings.lang
     engine = cli.ready_engine()
@@ -75,9 +81,13 @@ def import_command(
         raise typer.Exit(1)
 
 
-def _show_result(file: Path, result: imports.ImportResult, fmt: OutputFormat,
+def _show_result(file: Path, result: ImportResult, fmt: OutputFormat,
                  lang: str) -> None:
     """JSON: one object; CSV: the problems; table: the problems, then the counts."""
+    from rich.console import Console
+
+    from tuopin.io.problems import as_rows
+
     summary = {"file": str(file), "kind": result.kind.value, "rows": result.rows,
                "inserted": result.inserted, "updated": result.updated,
                "unchanged": result.unchanged, "rejected": len(result.rejected_rows),
@@ -96,8 +106,11 @@ def _show_result(file: Path, result: imports.ImportResult, fmt: OutputFormat,
     render_mapping(summary, fmt, title="import")
 
 
-def _write_rejects(file: Path, result: imports.ImportResult, rejects: Path,
+def _write_rejects(file: Path, result: ImportResult, rejects: Path,
                    encoding: str | None, sheet: str | None, lang: str) -> None:
+    from tuopin.io import report
+    from tuopin.io.readers import read_file
+
     raw = read_file(file, encoding=encoding, sheet=sheet)
     wanted = set(result.rejected_rows)
     numbers = raw.rows.to_pylist()
@@ -118,6 +131,11 @@ def export_command(
     region: Annotated[str | None, typer.Option("--region", help="Only this region.")] = None,
 ) -> None:
     """Export records in the import format (an export re-imports unchanged)."""
+    from rich.console import Console
+
+    from tuopin.io import writers
+    from tuopin.services.registry import exports
+
     cli = context.get(ctx)
     with cli.session() as db:
         table = exports.export_table(db, kind=kind, principal=cli.principal(region))
@@ -132,6 +150,10 @@ def template_command(
     lang: LangOpt = None,
 ) -> None:
     """Write an XLSX import template with headers, dropdowns and an example row."""
+    from rich.console import Console
+
+    from tuopin.io import template
+
     template.write_template(kind, out, lang=lang or context.get(ctx).settings.lang)
     Console(stderr=True).print(f"template written to {out}")
 
@@ -169,6 +191,11 @@ def synth_command(
     """Generate a realistic, deterministic synthetic registry and its books of funds."""
     if out is None and not into_db:
         raise typer.BadParameter("give --out DIR, --into-db or both")
+    from tuopin.services.imports import synthetic as synth_load
+    from tuopin.synth.config import SynthConfig, parse_plant, parse_years
+    from tuopin.synth.generate import generate
+    from tuopin.synth.writers import write_truth
+
     config = SynthConfig(households=households, seed=seed, province=province, funds=funds,
                          payments_per_household=payments, plant_anomalies=plant,
                          years=parse_years(years), **parse_plant(plant_errors))

@@ -7,15 +7,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render, render_mapping, to_json, write_rows
-from tuopin.domain.enums import ExitState, MonitoringState, ShockKind
-from tuopin.services.exits import area_exits as exit_checks
-from tuopin.services.exits import household_exits as exits
-from tuopin.services.monitoring import cases as monitoring
-from tuopin.services.monitoring import clearance as monitor_clearance
+from tuopin.domain.enums import ExitState, MonitoringState, ShockKind  # standard enums only
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
 AsOfOpt = Annotated[datetime | None, typer.Option(
@@ -23,6 +18,9 @@ AsOfOpt = Annotated[datetime | None, typer.Option(
 RunOpt = Annotated[int, typer.Option("--run", help="The assessment run.")]
 RegionOpt = Annotated[str | None, typer.Option("--region", help="Only this region.")]
 NumberArg = Annotated[str, typer.Argument(help="The household number.")]
+# household_exits.DEFAULT_STANDARD, written out so that --help need not import the service
+# (tests/cli/test_startup.py checks that they agree)
+EXIT_STANDARD = "cn-national"
 CaseArg = Annotated[int, typer.Argument(help="The monitoring case id.")]
 
 exit_app = typer.Typer(help="Household exits (退出) and village/county exit checks.",
@@ -62,11 +60,13 @@ def exit_propose(
     ctx: typer.Context, number: NumberArg, run: RunOpt,
     minutes: Annotated[str, typer.Option("--minutes", help="The democratic review's minutes.")],
     standard: Annotated[str, typer.Option("--standard", help="The run's standard.")
-                        ] = exits.DEFAULT_STANDARD,
+                        ] = EXIT_STANDARD,
     as_of: AsOfOpt = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """预脱贫: propose a household's exit on a run where it is not poor."""
+    from tuopin.services.exits import household_exits as exits
+
     cli = context.get(ctx)
     with cli.session() as db, db.begin():
         row = exits.propose(db, number=number, run_id=run, minutes=minutes,
@@ -83,6 +83,8 @@ def exit_notice(
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """公示: start the village notice (its length is TUOPIN_EXIT_NOTICE_DAYS)."""
+    from tuopin.services.exits import household_exits as exits
+
     cli = context.get(ctx)
     with cli.session() as db, db.begin():
         row = exits.start_notice(db, principal=cli.principal(), number=number,
@@ -98,6 +100,8 @@ def exit_announce(
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """公告: announce the exit once the notice has ended; the household is struck off."""
+    from tuopin.services.exits import household_exits as exits
+
     cli = context.get(ctx)
     with cli.session() as db, db.begin():
         row = exits.announce(db, number=number, as_of=cli.as_of(_date(as_of)),
@@ -114,6 +118,8 @@ def exit_object(
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """An objection during the notice: the case goes back to 未脱贫."""
+    from tuopin.services.exits import household_exits as exits
+
     cli = context.get(ctx)
     with cli.session() as db, db.begin():
         row = exits.record_objection(db, number=number, reason=reason,
@@ -126,11 +132,13 @@ def exit_object(
 def exit_returns(
     ctx: typer.Context, run: RunOpt, region: RegionOpt = None,
     standard: Annotated[str, typer.Option("--standard", help="The run's standard.")
-                        ] = exits.DEFAULT_STANDARD,
+                        ] = EXIT_STANDARD,
     as_of: AsOfOpt = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """返贫: mark every exited household that the run finds poor again."""
+    from tuopin.services.exits import household_exits as exits
+
     cli = context.get(ctx)
     with cli.session() as db, db.begin():
         rows = exits.mark_returns(db, run_id=run, as_of=cli.as_of(_date(as_of)),
@@ -143,6 +151,8 @@ def exit_returns(
 def exit_show(ctx: typer.Context, number: NumberArg, fmt: FormatOpt = OutputFormat.TABLE
               ) -> None:
     """A household's exit case and every step with its evidence."""
+    from tuopin.services.exits import household_exits as exits
+
     cli = context.get(ctx)
     with cli.session() as db:
         case = exits.show(db, number=number, principal=cli.principal())
@@ -162,6 +172,8 @@ def exit_list(
     region: RegionOpt = None, fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Every exit case, optionally in one state."""
+    from tuopin.services.exits import household_exits as exits
+
     cli = context.get(ctx)
     with cli.session() as db:
         rows = exits.list_cases(db, principal=cli.principal(region), state=state)
@@ -184,6 +196,10 @@ def exit_check(
 ) -> None:
     """出列 / 摘帽: every criterion of every village or county, with figures and verdicts (a
     county's 三率一度 from its latest closed verification plan, or from --verification)."""
+    from rich.console import Console
+
+    from tuopin.services.exits import area_exits as exit_checks
+
     cli = context.get(ctx)
     figures = exit_checks.read_verification(verification) if verification else None
     with cli.session() as db:
@@ -234,6 +250,10 @@ def monitor_scan(
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Propose monitoring cases for the households a cn-monitoring run flags."""
+    from rich.console import Console
+
+    from tuopin.services.monitoring import cases as monitoring
+
     cli = context.get(ctx)
     with cli.session() as db, db.begin():
         found = monitoring.scan(db, run_id=run, as_of=cli.as_of(_date(as_of)),
@@ -255,6 +275,8 @@ def monitor_list(
     region: RegionOpt = None, fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Monitoring cases, with their deadlines and whether they are late."""
+    from tuopin.services.monitoring import cases as monitoring
+
     cli = context.get(ctx)
     with cli.session() as db:
         rows = monitoring.list_cases(db, principal=cli.principal(region),
@@ -268,6 +290,8 @@ def monitor_show(ctx: typer.Context, case: CaseArg,
                  as_of: AsOfOpt = None,
                  fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """A monitoring case, its steps and its shocks."""
+    from tuopin.services.monitoring import cases as monitoring
+
     cli = context.get(ctx)
     with cli.session() as db:
         found = monitoring.show(db, case_id=case, principal=cli.principal(),
@@ -292,6 +316,8 @@ def monitor_advance(
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Take the next step of the identification procedure (or reject the case)."""
+    from tuopin.services.monitoring import cases as monitoring
+
     cli = context.get(ctx)
     with cli.session() as db, db.begin():
         today = cli.as_of(None)
@@ -306,6 +332,8 @@ def monitor_advance(
 def monitor_notice(ctx: typer.Context, case: CaseArg,
                    lang: Annotated[str | None, typer.Option("--lang")] = None) -> None:
     """Print the village notice (no ID, phone, bank or health data)."""
+    from tuopin.services.monitoring import clearance as monitor_clearance
+
     cli = context.get(ctx)
     with cli.session() as db:
         print(monitor_clearance.notice(db, case_id=case, principal=cli.principal(),
@@ -319,6 +347,8 @@ def monitor_clear(
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """风险消除: close an identified case when every condition holds."""
+    from tuopin.services.monitoring import clearance as monitor_clearance
+
     cli = context.get(ctx)
     with cli.session() as db, db.begin():
         row = monitor_clearance.clear(db, case_id=case, as_of=cli.as_of(_date(as_of)),
@@ -337,6 +367,8 @@ def monitor_shock(
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Record a shock; it opens a re-assessment case with a deadline."""
+    from tuopin.services.monitoring import cases as monitoring
+
     cli = context.get(ctx)
     with cli.session() as db, db.begin():
         row = monitoring.record_shock(

@@ -16,13 +16,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from tuopin.cli import context
 from tuopin.cli.funds_cmd import funds_app
 from tuopin.cli.output import OutputFormat, render, render_mapping, to_json
-from tuopin.domain.fen import fen_text
-from tuopin.services.funds import books
 
 __all__ = ["funds_app"]
 
@@ -51,6 +48,8 @@ class Lang(StrEnum):
 def _money(row: Mapping[str, Any], fmt: OutputFormat) -> dict[str, Any]:
     """A row with its amounts (int fen) as yuan with two decimals: text, or in CSV an exact
     decimal (a negative amount is a number there, not text to neutralise, as in exports)."""
+    from tuopin.domain.fen import fen_text
+
     shown = Decimal if fmt is OutputFormat.CSV else str
     return {k: shown(fen_text(v)) if k in AMOUNTS and type(v) is int else v
             for k, v in row.items()}
@@ -78,6 +77,8 @@ def funds_balance(
     """Balances to the fen of the projects and funds (of one fund or one project)."""
     if fund is not None and project is not None:
         raise typer.BadParameter("give --fund or --project, not both")
+    from tuopin.services.funds import books
+
     cli = context.get(ctx)
     with cli.session() as db:
         found = books.balances(db, principal=cli.principal(region), fund=fund,
@@ -98,6 +99,8 @@ def funds_show(
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """A project's books: its balance, its allocations and every payment and reversal."""
+    from tuopin.services.funds import books
+
     cli = context.get(ctx)
     with cli.session() as db:
         found = books.show(db, principal=cli.principal(), project=project)
@@ -128,6 +131,11 @@ def funds_disclose(
         "--lang", help="zh or en (default: TUOPIN_LANG).")] = None,
 ) -> None:
     """公示: a project's payments for the village notice, without any ID or account."""
+    from rich.console import Console
+
+    from tuopin.domain.fen import fen_text
+    from tuopin.services.funds import books
+
     cli = context.get(ctx)
     with cli.session() as db:
         found = books.disclosure(db, principal=cli.principal(), project=project,

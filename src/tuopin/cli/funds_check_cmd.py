@@ -13,13 +13,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from tuopin.cli import context
 from tuopin.cli.funds_cmd import funds_app
 from tuopin.cli.output import OutputFormat, render, to_json, write_rows
-from tuopin.domain import fund_rules
-from tuopin.services.funds import checks
 
 __all__ = ["funds_app"]
 
@@ -60,6 +57,11 @@ def funds_check(
         "--out", help="Also write the findings to an .xlsx or .csv file.")] = None,
 ) -> None:
     """强化扶贫资金监管: the twelve anomaly rules over payments, projects and funds."""
+    from rich.console import Console
+
+    from tuopin.domain import fund_rules
+    from tuopin.services.funds import checks
+
     cli = context.get(ctx)
     found = checks.check(cli.ready_engine(), principal=cli.principal(region),
                          as_of=cli.as_of(as_of.date()),

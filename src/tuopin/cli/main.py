@@ -1,4 +1,9 @@
-"""The `tuopin` command: parse, call one service, render. No business rule lives here."""
+"""The `tuopin` command: parse, call one service, render. No business rule lives here.
+
+Every command module imports only typer, typing and the standard library at its top, and its
+services inside the command's body: `tuopin --help` and the commands that never open the store
+start at once (tests/cli/test_startup.py names the libraries that must wait).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,6 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from tuopin.cli import (
     assess_cmd,
@@ -18,13 +22,12 @@ from tuopin.cli import (
     registry_cmd,
     report_cmd,
     survey_cmd,
+    tokens_cmd,
     users_cmd,
     verify_cmd,
     web_cmd,
 )
 from tuopin.cli.context import CliContext
-from tuopin.config import Settings
-from tuopin.domain.errors import TuopinError, ValidationFailed
 
 app = typer.Typer(
     name="tuopin",
@@ -50,10 +53,9 @@ def root(
     ] = None,
 ) -> None:
     """Settings are built once here and passed down to every command."""
-    settings = Settings()
-    if database_url:
-        settings = settings.model_copy(update={"database_url": database_url})
-    ctx.obj = CliContext(settings=settings, debug=debug, operator=operator)
+    # the context builds them when a command first reads them: --help and the commands that
+    # need no setting never import pydantic-settings
+    ctx.obj = CliContext(debug=debug, operator=operator, database_url=database_url)
 
 
 data_cmd.register(app)
@@ -67,6 +69,7 @@ plans_cmd.register(app)
 exits_cmd.register(app)
 funds_cmd.register(app)
 users_cmd.register(app)
+tokens_cmd.register(app)
 verify_cmd.register(app)
 web_cmd.register(app)
 
@@ -74,22 +77,20 @@ web_cmd.register(app)
 def main() -> None:
     """Entry point: one-line errors unless --debug."""
     debug = "--debug" in sys.argv
-    err = Console(stderr=True)
     try:
         app()
-    except ValidationFailed as exc:
-        if debug:
-            raise
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(1)
-    except TuopinError as exc:
-        if debug:
-            raise
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - the last line of defence for users
         if debug:
             raise
+        # imported only now: a command that fails has loaded them already, or soon will
+        from rich.console import Console
+
+        from tuopin.domain.errors import TuopinError
+
+        err = Console(stderr=True)
+        if isinstance(exc, TuopinError):
+            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            sys.exit(1)
         err.print(f"[red]error:[/red] {type(exc).__name__}: {exc} (run with --debug for "
                   "details)", highlight=False)
         sys.exit(2)

@@ -9,10 +9,10 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class OutputFormat(StrEnum):
@@ -50,6 +50,9 @@ def render(rows: Sequence[Mapping[str, Any]], fmt: OutputFormat, *, title: str =
         writer.writerow([csv_cell(n) for n in names])
         writer.writerows([csv_cell(r.get(k)) for k in names] for r in rows)
     else:
+        from rich.console import Console
+        from rich.table import Table
+
         table = Table(title=title or None, show_lines=False)
         for name in names:
             table.add_column(name)

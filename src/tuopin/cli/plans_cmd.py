@@ -7,18 +7,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy.orm import Session
 
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render, render_mapping, to_json, write_rows
-from tuopin.services.plans import accountability as accountability_service
-from tuopin.services.plans import evidence, ledger
-from tuopin.services.plans import household_plans as plans
-from tuopin.services.plans import revisions as plan_revisions
-from tuopin.services.plans.evidence import EvidenceFile, EvidenceStore
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from tuopin.services.plans.evidence import EvidenceFile, EvidenceStore
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Also write the rows to CSV/XLSX.")]
@@ -79,6 +78,8 @@ def draft_command(
     out: OutOpt = None,
 ) -> None:
     """Draft a plan for every poor household of a run (never over an approved plan)."""
+    from tuopin.services.plans import household_plans as plans
+
     cli = context.get(ctx)
     with _writing(ctx) as db:
         report = plans.draft(db, principal=cli.principal(region), run_id=run,
@@ -92,6 +93,8 @@ def draft_command(
 def show_command(ctx: typer.Context, number: NumberArg, region: RegionOpt = None,
                  fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """A household's plan and its measures."""
+    from tuopin.services.plans import household_plans as plans
+
     cli = context.get(ctx)
     with cli.session() as db:
         data = plans.show(db, number=number, principal=cli.principal(region))
@@ -113,6 +116,8 @@ def approve_command(
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Approve a household's draft plan, or with --all every draft that has a measure."""
+    from tuopin.services.plans import household_plans as plans
+
     if (number is None) == (not every):
         raise typer.BadParameter("give a household NUMBER or --all")
     principal, day = context.get(ctx).principal(region), _day(ctx, as_of)
@@ -135,6 +140,8 @@ def approve_command(
 def history_command(ctx: typer.Context, number: NumberArg, region: RegionOpt = None,
                     fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """动态调整: every revision of a household's approved plan, with before and after."""
+    from tuopin.services.plans import revisions as plan_revisions
+
     cli = context.get(ctx)
     with cli.session() as db:
         rows = plan_revisions.history(db, number=number, principal=cli.principal(region))
@@ -151,6 +158,8 @@ def history_command(ctx: typer.Context, number: NumberArg, region: RegionOpt = N
 def overdue_command(ctx: typer.Context, as_of: AsOfOpt = None, region: RegionOpt = None,
                     fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None) -> None:
     """Measures still owed after their due date, with days overdue."""
+    from tuopin.services.plans import accountability as accountability_service
+
     cli, day = context.get(ctx), _day(ctx, as_of)
     with cli.session() as db:
         rows = accountability_service.overdue(db, principal=cli.principal(region), as_of=day)
@@ -165,6 +174,8 @@ def remeasure_command(
     region: RegionOpt = None, fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None,
 ) -> None:
     """Confirm done measures whose indicator is met now; flag verified ones that still fail."""
+    from tuopin.services.plans import ledger
+
     cli = context.get(ctx)
     with _writing(ctx) as db:
         rows = ledger.remeasure(db, principal=cli.principal(region), run_id=run)
@@ -175,6 +186,8 @@ def remeasure_command(
 def accountability_command(ctx: typer.Context, as_of: AsOfOpt = None, region: RegionOpt = None,
                            fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None) -> None:
     """问责清单: overdue measures by responsible helper and unit, with reasons and follow-up."""
+    from tuopin.services.plans import accountability as accountability_service
+
     cli, day = context.get(ctx), _day(ctx, as_of)
     with cli.session() as db:
         groups = accountability_service.accountability(db, principal=cli.principal(region),
@@ -199,6 +212,8 @@ def start_command(ctx: typer.Context, measure: MeasureArg, region: RegionOpt = N
                   as_of: AsOfOpt = None, version: VersionOpt = None,
                   fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """Planned → in progress."""
+    from tuopin.services.plans import ledger
+
     cli = context.get(ctx)
     with _writing(ctx) as db:
         row = ledger.start(db, principal=cli.principal(region), measure_id=measure,
@@ -207,11 +222,15 @@ def start_command(ctx: typer.Context, measure: MeasureArg, region: RegionOpt = N
 
 
 def _files(paths: list[Path]) -> list[EvidenceFile]:
+    from tuopin.services.plans.evidence import EvidenceFile
+
     return [EvidenceFile(path.name, path.read_bytes(), mimetypes.guess_type(path.name)[0])
             for path in paths]
 
 
 def _store(ctx: typer.Context) -> EvidenceStore:
+    from tuopin.services.plans.evidence import EvidenceStore
+
     settings = context.get(ctx).settings
     return EvidenceStore(settings.data_dir, settings.evidence_max_bytes)
 
@@ -227,6 +246,8 @@ def evidence_command(
     region: RegionOpt = None, as_of: AsOfOpt = None, fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Attach photos or PDFs to a measure (stored once by SHA-256)."""
+    from tuopin.services.plans import evidence
+
     cli, day = context.get(ctx), _day(ctx, as_of)
     with _writing(ctx) as db:
         rows = [evidence.store(db, principal=cli.principal(region), measure_id=measure,
@@ -245,6 +266,8 @@ def complete_command(
 ) -> None:
     """→ done: attach the evidence given (evidence attached before counts too) and mark the
     measure completed on a date."""
+    from tuopin.services.plans import ledger
+
     cli, day = context.get(ctx), _day(ctx, as_of)
     with _writing(ctx) as db:
         row = ledger.complete(db, principal=cli.principal(region), measure_id=measure,
@@ -262,6 +285,8 @@ def verify_command(
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """对账销号: done → verified, by someone who is not the responsible helper."""
+    from tuopin.services.plans import ledger
+
     cli = context.get(ctx)
     with _writing(ctx) as db:
         row = ledger.verify(db, principal=cli.principal(region), measure_id=measure,
@@ -275,6 +300,8 @@ def cancel_command(ctx: typer.Context, measure: MeasureArg, reason: ReasonOpt = 
                    region: RegionOpt = None, as_of: AsOfOpt = None, version: VersionOpt = None,
                    fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """Cancel a measure that is not verified, with a reason."""
+    from tuopin.services.plans import ledger
+
     cli = context.get(ctx)
     with _writing(ctx) as db:
         row = ledger.cancel(db, principal=cli.principal(region), measure_id=measure,
@@ -290,6 +317,8 @@ def delay_command(
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """查明原因: record why a measure is late and the follow-up action."""
+    from tuopin.services.plans import ledger
+
     cli = context.get(ctx)
     with _writing(ctx) as db:
         row = ledger.record_delay(db, principal=cli.principal(region), measure_id=measure,
@@ -317,6 +346,9 @@ def add_command(
     version: VersionOpt = None, fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Add a measure to a household's plan (a revision once the plan is approved)."""
+    from tuopin.services.plans import household_plans as plans
+    from tuopin.services.plans import revisions as plan_revisions
+
     typed = {"kind": kind, "content": content, "due_date": due, "budget": budget,
              "funding_source": funding, "indicator": indicator, "cause": cause,
              "helper": helper}
@@ -344,6 +376,8 @@ def revise_command(
     version: VersionOpt = None, fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """动态调整: change a measure (on an approved plan: a revision with --reason)."""
+    from tuopin.services.plans import revisions as plan_revisions
+
     typed = {"kind": kind, "content": content, "due_date": due, "budget": budget,
              "funding_source": funding, "helper": helper, "unit": unit}
     cli = context.get(ctx)

@@ -5,13 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.tree import Tree
 
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render, render_mapping
-from tuopin.services import store
-from tuopin.services.registry import queries as registry
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
 RegionOpt = Annotated[str | None, typer.Option("--region", help="Limit to this region code.")]
@@ -21,6 +17,10 @@ households_app = typer.Typer(help="Look up households.", no_args_is_help=True)
 
 def init_command(ctx: typer.Context) -> None:
     """Create the database or bring it up to the newest schema."""
+    from rich.console import Console
+
+    from tuopin.services import store
+
     cli = context.get(ctx)
     store.upgrade(cli.engine)
     Console(stderr=True).print(f"database ready at revision {store.revision(cli.engine)}")
@@ -29,6 +29,8 @@ def init_command(ctx: typer.Context) -> None:
 def summary_command(ctx: typer.Context, region: RegionOpt = None,
                     fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """Counts of the registry: regions, households, members, surveys, helpers."""
+    from tuopin.services.registry import queries as registry
+
     cli = context.get(ctx)
     with cli.session() as db:
         data = registry.summary(db, principal=cli.principal(region))
@@ -41,6 +43,11 @@ def regions_command(
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """The region tree with households, members and poor households at every level."""
+    from rich.console import Console
+    from rich.tree import Tree
+
+    from tuopin.services.registry import queries as registry
+
     cli = context.get(ctx)
     with cli.session() as db:
         nodes = registry.region_tree(db, principal=cli.principal(), root=region, depth=depth)
@@ -60,6 +67,8 @@ def regions_command(
 def show_command(ctx: typer.Context, number: Annotated[str, typer.Argument()],
                  fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """One household: members, surveys and helpers."""
+    from tuopin.services.registry import queries as registry
+
     cli = context.get(ctx)
     with cli.session() as db:
         detail = registry.household_detail(db, principal=cli.principal(), number=number,
@@ -80,6 +89,8 @@ def search_command(ctx: typer.Context, text: Annotated[str, typer.Argument()],
                    limit: Annotated[int, typer.Option("--limit")] = 50,
                    fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """Find households by number, a member's name or an ID number."""
+    from tuopin.services.registry import queries as registry
+
     cli = context.get(ctx)
     with cli.session() as db:
         rows = registry.search(db, principal=cli.principal(region), text=text, limit=limit)

@@ -6,17 +6,15 @@ import csv
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
-from tuopin.analytics.mpi import MpiResult
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, csv_cell, render, render_mapping, to_json, write_rows
-from tuopin.domain.errors import ValidationFailed
-from tuopin.services.reports import dashboard
-from tuopin.services.reports import incidence as reports
+
+if TYPE_CHECKING:
+    from tuopin.analytics.mpi import MpiResult
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Also write the rows to CSV/XLSX.")]
@@ -39,6 +37,9 @@ def incidence_command(
     region: RegionOpt = None, fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None,
 ) -> None:
     """贫困发生率: poor people ÷ rural people (and households) for every region of a level."""
+    from tuopin.services.reports import dashboard
+    from tuopin.services.reports import incidence as reports
+
     cli = context.get(ctx)
     principal = cli.principal(region)
     with cli.session() as db:
@@ -68,6 +69,9 @@ def mpi_report_command(
     region: RegionOpt = None, fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None,
 ) -> None:
     """The Alkire-Foster measures (H, A, M0, contributions, bands, SEs) of a run."""
+    from tuopin.services.reports import dashboard
+    from tuopin.services.reports import incidence as reports
+
     cli = context.get(ctx)
     principal = cli.principal(region)
     with cli.session() as db:
@@ -78,6 +82,8 @@ def mpi_report_command(
 
 
 def _parse_pairs(text: str | None, what: str) -> dict[str, float]:
+    from tuopin.domain.errors import ValidationFailed
+
     pairs: dict[str, float] = {}
     for item in (text or "").split(","):
         if not item.strip():
@@ -106,6 +112,8 @@ def mpi_command(
     fmt: FormatOpt = OutputFormat.TABLE, out: OutOpt = None,
 ) -> None:
     """Alkire-Foster MPI of any table (survey microdata), with design-based standard errors."""
+    from tuopin.services.reports import incidence as reports
+
     result = reports.mpi_of_file(
         file, indicators=[i.strip() for i in indicators.split(",") if i.strip()],
         k=k, weights=_parse_pairs(weights, "weights") or None,
@@ -173,6 +181,8 @@ def snapshot_command(
     out: Annotated[Path, typer.Option("--out", help="The directory to write.")],
 ) -> None:
     """Write the registry as Parquet partitioned by county (for --engine duckdb|spark)."""
+    from rich.console import Console
+
     from tuopin.services.assessment.snapshots import take_snapshot
 
     cli = context.get(ctx)

@@ -10,7 +10,6 @@ import typer
 
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render, render_mapping, to_json
-from tuopin.domain.errors import RuleBroken, ValidationFailed
 
 survey_app = typer.Typer(help="Design-based estimates (R's survey package) from microdata.",
                          no_args_is_help=True)
@@ -61,6 +60,7 @@ def estimate_command(
 ) -> None:
     """Mean (or proportion) and total with design-based SEs, CIs and deff, as R's survey."""
     from tuopin.analytics.survey.table import estimate_table, read_table
+    from tuopin.domain.errors import RuleBroken, ValidationFailed
 
     try:
         result = estimate_table(read_table(file), y=y, strata=strata, psu=psu, weight=weight,

@@ -5,17 +5,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from sqlalchemy.orm import Session
 
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render
-from tuopin.domain.enums import Role
-from tuopin.domain.errors import ValidationFailed
-from tuopin.services.access import demo_accounts, users
+from tuopin.domain.enums import Role  # the roles of --role's help: a standard enum
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
 UserArg = Annotated[str, typer.Argument(help="The username.")]
@@ -47,6 +46,8 @@ def _password(from_stdin: bool) -> str | None:
 
 
 def _role(value: str) -> Role:
+    from tuopin.domain.errors import ValidationFailed
+
     try:
         return Role.of(value)
     except ValueError as exc:
@@ -61,6 +62,10 @@ def add_command(
     password_stdin: StdinOpt = False,
 ) -> None:
     """Create an account; prints the password once when tuopin made it."""
+    from rich.console import Console
+
+    from tuopin.services.access import users
+
     given = _password(password_stdin)
     password = given or users.new_password()
     with _writing(ctx) as db:
@@ -77,6 +82,8 @@ def list_command(ctx: typer.Context, region: Annotated[str | None, typer.Option(
         "--region", help="Only accounts inside this region.")] = None,
         fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """Every account (never a password or its hash)."""
+    from tuopin.services.access import users
+
     cli = context.get(ctx)
     with cli.session() as db:
         rows = [u.as_row() for u in users.list_users(db, principal=cli.principal(region))]
@@ -86,6 +93,10 @@ def list_command(ctx: typer.Context, region: Annotated[str | None, typer.Option(
 @users_app.command("disable")
 def disable_command(ctx: typer.Context, username: UserArg) -> None:
     """Refuse the account's logins from now on (its open sessions end too)."""
+    from rich.console import Console
+
+    from tuopin.services.access import users
+
     with _writing(ctx) as db:
         users.disable(db, principal=context.get(ctx).principal(), username=username)
     Console(stderr=True).print(f"disabled {username}", highlight=False)
@@ -95,6 +106,10 @@ def disable_command(ctx: typer.Context, username: UserArg) -> None:
 def reset_command(ctx: typer.Context, username: UserArg,
                   password_stdin: StdinOpt = False) -> None:
     """Set a new password (printed once when tuopin made it); open sessions end."""
+    from rich.console import Console
+
+    from tuopin.services.access import users
+
     given = _password(password_stdin)
     with _writing(ctx) as db:
         password = users.reset_password(db, principal=context.get(ctx).principal(),
@@ -110,6 +125,10 @@ def change_command(
     role: RoleOpt, region: RegionOpt = None, name: NameOpt = None, helper: HelperOpt = None,
 ) -> None:
     """Give an account another role, region or helper; its open sessions end."""
+    from rich.console import Console
+
+    from tuopin.services.access import users
+
     with _writing(ctx) as db:
         user = users.change(db, principal=context.get(ctx).principal(), username=username,
                             role=_role(role), region_code=region, helper_number=helper,
@@ -122,6 +141,8 @@ def change_command(
 def demo_command(ctx: typer.Context, region: Annotated[str | None, typer.Option(
         "--region", help="The demo county (default: the first county).")] = None) -> None:
     """One demo account per role; prints new passwords once (they are stored as hashes)."""
+    from tuopin.services.access import demo_accounts
+
     with _writing(ctx) as db:
         accounts = demo_accounts.create_demo(db, principal=context.get(ctx).principal(),
                                              county=region)

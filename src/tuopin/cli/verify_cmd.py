@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from tuopin.cli import context
 from tuopin.cli.output import OutputFormat, render, render_mapping, to_json
@@ -179,6 +178,8 @@ def verify_export(
     lang: LangOpt = None,
 ) -> None:
     """Field lists: one file per village, to fill in and bring back (`tuopin verify import`)."""
+    from rich.console import Console
+
     from tuopin.services.verification import fieldlists
 
     cli = context.get(ctx)

@@ -7,7 +7,6 @@ import secrets
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from tuopin.cli import context
 
@@ -21,6 +20,7 @@ def serve_command(
 ) -> None:
     """Serve the web application with uvicorn (TUOPIN_WORKERS processes on one port)."""
     import uvicorn
+    from rich.console import Console
 
     cli = context.get(ctx)
     cli.ready_engine()  # a clear message when the store is missing or out of date
@@ -33,7 +33,7 @@ def serve_command(
         os.environ["TUOPIN_SECRET_KEY"] = secrets.token_urlsafe(48)
         Console(stderr=True).print("[yellow]TUOPIN_SECRET_KEY is not set: a random key is used for "
                           "this run; everyone must log in again after a restart.[/yellow]")
-    uvicorn.run("tuopin.web.app:app_from_env", factory=True,
+    uvicorn.run("tuopin.server:app_from_env", factory=True,
                 host=host or cli.settings.host, port=port or cli.settings.port,
                 workers=count, proxy_headers=False, server_header=False,
                 # a worker importing the app on a busy 2-core machine may take longer than

@@ -1,4 +1,4 @@
-"""Parquet snapshots of the registry, streamed from the store through ADBC.
+"""Parquet snapshots of the registry, streamed from the store as Arrow (storage/arrow_stream).
 
 A snapshot is a folder::
 
@@ -19,8 +19,7 @@ import json
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -32,9 +31,9 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from sqlalchemy import BigInteger, Boolean, Column, Date, Float, Integer, String, Table
-from sqlalchemy.engine import make_url
 
 from tuopin.domain.errors import ConfigurationError, NotFound, ValidationFailed
+from tuopin.storage.arrow_stream import Reader, reading
 from tuopin.storage.models import (
     AllocationRecord,
     DisbursementRecord,
@@ -66,13 +65,11 @@ TABLES: dict[str, Table] = {
     "disbursement": table_of(DisbursementRecord),
 }
 PARTITIONED = ("household", "member", "survey")
-BATCH_ROWS = 65_536
 # Rows a county's file gathers before it writes a row group: stores are not ordered by
 # county, so without it every batch would scatter into tiny row groups. Each county may hold
 # up to this many rows in memory until the end, so it stays modest (80 counties x 32k rows of
 # members is ~400 MB at worst; 1M members peak at ~490 MB RSS in all, 131k gave ~550 MB).
 ROWS_PER_GROUP = 32_768
-PROBE = "__probe"
 
 
 @dataclass(frozen=True)
@@ -165,11 +162,12 @@ def write_snapshot(url: str, out_dir: Path, *, taken_at: datetime) -> SnapshotMa
     # leaves at most a hidden ``.name.partial-*`` folder without a manifest.
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:
-        with _source(url) as source:
+        with reading(url) as source:
             rows = {name: _write_table(source, name, work / name) for name in TABLES}
-            revision = source.revision()
+            revision = source.scalar("SELECT version_num FROM alembic_version")
         manifest = SnapshotManifest(
-            taken_at=taken_at.astimezone(UTC), backend=source.backend, revision=revision,
+            taken_at=taken_at.astimezone(UTC), backend=source.backend,
+            revision=None if revision is None else str(revision),
             rows=rows, tuopin_version=metadata.version("tuopin"),
         )
         (work / MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2) + "\n")
@@ -184,12 +182,12 @@ def read_tables(url: str, names: Iterable[str]) -> dict[str, pa.Table]:
     """Tables of the store at ``url`` as Arrow in their canonical types, read in one
     transaction (for a query small enough to need no snapshot on disk)."""
     tables: dict[str, pa.Table] = {}
-    with _source(url) as source:
+    with reading(url) as source:
         for name in names:
             schema = arrow_schema(name)
             full = (schema.append(pa.field(PARTITION, pa.string(), nullable=False))
                     if name in PARTITIONED else schema)
-            batches = list(source.batches(_select_sql(name, source.backend), full))
+            batches = list(source.batches(_select_sql(name), full))
             tables[name] = pa.Table.from_batches(batches, full).select(schema.names)
     return tables
 
@@ -224,7 +222,7 @@ def _move_into_place(work: Path, out_dir: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_table(source: _Source, name: str, folder: Path) -> int:
+def _write_table(source: Reader, name: str, folder: Path) -> int:
     schema = arrow_schema(name)
     partitioned = name in PARTITIONED
     county = pa.field(PARTITION, pa.string(), nullable=False)
@@ -233,7 +231,7 @@ def _write_table(source: _Source, name: str, folder: Path) -> int:
 
     def batches() -> Iterator[pa.RecordBatch]:
         nonlocal count
-        for batch in source.batches(_select_sql(name, source.backend), full):
+        for batch in source.batches(_select_sql(name), full):
             count += batch.num_rows
             yield batch
 
@@ -253,106 +251,13 @@ def _write_table(source: _Source, name: str, folder: Path) -> int:
     return count
 
 
-def _select_sql(name: str, backend: str) -> str:
+def _select_sql(name: str) -> str:
     alias = "h" if name == "household" else name[0]
-    columns = [(f'{alias}."{c.name}"', c.name, _arrow_type(c)) for c in TABLES[name].columns]
+    columns = [(f'{alias}."{c.name}"', c.name) for c in TABLES[name].columns]
     source = f'"{name}" AS {alias}'
     if name in ("member", "survey"):
         source += f' JOIN "household" AS h ON h."id" = {alias}."household_id"'
     if name in PARTITIONED:
-        columns.append(("substr(h.\"village_code\", 1, 6) || '000000'", PARTITION, pa.string()))
-    if backend == "sqlite":
-        return _sqlite_sql(columns, source)
-    return "SELECT " + ", ".join(f'{e} AS "{n}"' for e, n, _ in columns) + f" FROM {source}"
+        columns.append(("substr(h.\"village_code\", 1, 6) || '000000'", PARTITION))
+    return "SELECT " + ", ".join(f'{e} AS "{n}"' for e, n in columns) + f" FROM {source}"
 
-
-# storage class and a typed value for the probe row, by canonical type
-_SQLITE_INT, _SQLITE_REAL, _SQLITE_TEXT = ("INTEGER", "0"), ("REAL", "0.0"), ("TEXT", "''")
-
-
-def _sqlite_type(kind: pa.DataType) -> tuple[str, str]:
-    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
-        return _SQLITE_INT
-    return _SQLITE_REAL if pa.types.is_floating(kind) else _SQLITE_TEXT
-
-
-def _sqlite_sql(columns: list[tuple[str, str, pa.DataType]], source: str) -> str:
-    # The SQLite driver guesses each column's type from the first batch and fails when a
-    # column that was NULL there holds text later. A first "probe" row with a typed
-    # value in every column fixes the guesses; the casts pin each value's storage class
-    # (dates stay ISO text, booleans 0/1; Arrow casts them afterwards).
-    probe = [f'1 AS "{PROBE}"'] + [f'{_sqlite_type(k)[1]} AS "{n}"' for _, n, k in columns]
-    real = ["0"] + [f"CAST({e} AS {_sqlite_type(k)[0]})" for e, _, k in columns]
-    return f"SELECT {', '.join(probe)} UNION ALL SELECT {', '.join(real)} FROM {source}"
-
-
-@dataclass
-class _Source:
-    backend: str
-    connection: Any
-    prepare: Callable[[Any], None]  # sets per-statement options on a new cursor
-
-    def batches(self, sql: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-        """The rows of ``sql`` in batches, cast to ``schema`` (SQLite's probe row dropped)."""
-        cursor = self.connection.cursor()
-        try:
-            self.prepare(cursor)
-            cursor.execute(sql)
-            for batch in cursor.fetch_record_batch():
-                if PROBE in batch.schema.names:
-                    # only the batch that holds the probe row pays for a filtering copy
-                    if pc.max(batch.column(PROBE)).as_py() == 1:
-                        batch = batch.filter(pc.equal(batch.column(PROBE), 0))
-                    batch = batch.select(schema.names)
-                yield batch.cast(schema)
-        finally:
-            cursor.close()
-
-    def revision(self) -> str | None:
-        """The store's Alembic revision, read in the same transaction as the rows."""
-        cursor = self.connection.cursor()
-        try:
-            cursor.execute("SELECT version_num FROM alembic_version")
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-        return None if row is None else str(row[0])
-
-
-@contextmanager
-def _source(url: str) -> Iterator[_Source]:
-    """An ADBC connection inside one read transaction, so the tables agree with each other."""
-    parsed = make_url(url)
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        import adbc_driver_sqlite.dbapi as adbc_sqlite
-
-        path = parsed.database
-        if not path or path == ":memory:" or not Path(path).is_file():
-            raise NotFound(f"no SQLite store at {path!r}")
-        # DB-API connections start with autocommit off: every read below shares one
-        # transaction (and, in WAL mode, one consistent view while writers go on).
-        connection = adbc_sqlite.connect(path)
-
-        def prepare(cursor: Any) -> None:
-            cursor.adbc_statement.set_options(
-                **{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
-    elif backend == "postgresql":
-        import adbc_driver_postgresql.dbapi as adbc_pg
-
-        connection = adbc_pg.connect(
-            parsed.set(drivername="postgresql").render_as_string(hide_password=False))
-        # READ COMMITTED would give each table its own moment; REPEATABLE READ gives one.
-        connection.adbc_connection.set_options(**{
-            "adbc.connection.transaction.isolation_level":
-                "adbc.connection.transaction.isolation.repeatable_read"})
-
-        def prepare(cursor: Any) -> None:
-            return None
-    else:
-        raise ConfigurationError(f"snapshots read SQLite or PostgreSQL, not {backend}")
-    try:
-        yield _Source(backend, connection, prepare)
-    finally:
-        connection.rollback()  # nothing was written; end the read transaction
-        connection.close()

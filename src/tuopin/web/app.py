@@ -44,6 +44,7 @@ from tuopin.web.routes import (
     plans,
     regions,
     registration,
+    tokens,
     verification,
 )
 from tuopin.web.security import SecurityHeaders
@@ -123,7 +124,7 @@ def create_app(settings: Settings, *, hasher: PasswordHasher | None = None,
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     # registration before households: /households/new is not a household number
     for module in (assets, auth, home, regions, registration, plans, casework, households,
-                   lists, imports, funds, verification, admin):
+                   lists, imports, funds, verification, admin, tokens):
         app.include_router(module.router)
     return app
 

@@ -134,3 +134,9 @@ def reveal_history(db: Session, *, principal: Principal, number: str,
     (quota or reveal_quota()).take(db, principal.name)
     audit.record(db, actor=principal.actor, action="reveal", entity="household",
                  entity_id=number, after={"field": "history", "household": number})
+
+
+def for_principal(principal: Principal, value: Any) -> Any:
+    """``value`` (records as plain data, at any depth) as ``principal`` may see it: personal
+    numbers in full for those whose work needs them, masked for everyone else."""
+    return value if principal.sees_identifiers else mask_payload(value)

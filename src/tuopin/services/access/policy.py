@@ -77,6 +77,7 @@ class Action(StrEnum):
     READ_VERIFICATION = "read_verification"  # plans and estimates; lists as the state allows
     # accounts
     MANAGE_USERS = "manage_users"
+    OWN_TOKENS = "own_tokens"  # one's own API tokens: make, list, revoke (another's: MANAGE_USERS)
 
 
 EVERYONE = frozenset(Role)
@@ -131,6 +132,8 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.CLOSE_VERIFICATION: frozenset({Role.ADMIN, Role.VERIFIER}),
     Action.READ_VERIFICATION: EVERYONE - {Role.HELPER},
     Action.MANAGE_USERS: COUNTY_UP,
+    # a token acts with its account's role and region, never more: anyone may hold one
+    Action.OWN_TOKENS: EVERYONE,
 }
 
 STEP_ACTIONS = {

@@ -345,15 +345,21 @@ def list_users(db: Session, *, principal: Principal) -> list[User]:
 
 
 @reads(Action.MANAGE_USERS)
-def accounts(db: Session, *, principal: Principal) -> list[dict[str, object]]:
+def accounts(db: Session, *, principal: Principal, after: str | None = None,
+             limit: int | None = None, username: str | None = None) -> list[dict[str, object]]:
     """The accounts ``principal`` manages, as rows with the helper's number, the region's
-    name, and whether ``principal`` may disable it or reset its password."""
-    rows = db.execute(
-        select(UserRecord, HelperRecord.number, RegionRecord.name)
-        .outerjoin(HelperRecord, HelperRecord.id == UserRecord.helper_id)
-        .outerjoin(RegionRecord, RegionRecord.code == UserRecord.region_code)
-        .where(in_region(managed_scope(principal), UserRecord.region_code))
-        .order_by(UserRecord.username))
+    name, and whether ``principal`` may disable it or reset its password (a keyset page:
+    the ``limit`` after the username ``after``; or only ``username``'s)."""
+    query = (select(UserRecord, HelperRecord.number, RegionRecord.name)
+             .outerjoin(HelperRecord, HelperRecord.id == UserRecord.helper_id)
+             .outerjoin(RegionRecord, RegionRecord.code == UserRecord.region_code)
+             .where(in_region(managed_scope(principal), UserRecord.region_code))
+             .order_by(UserRecord.username).limit(limit))
+    if after is not None:
+        query = query.where(UserRecord.username > after)
+    if username is not None:
+        query = query.where(UserRecord.username == username)
+    rows = db.execute(query)
     found = []
     for record, helper, region_name in rows:
         user = user_of(record)

@@ -55,7 +55,8 @@ def _snapshot(record: ExitCaseRecord) -> dict[str, Any]:
 
 
 def _check_version(record: ExitCaseRecord | None, expected: int | None) -> None:
-    records.check_version(CASE, found=record.version if record else None, expected=expected,
+    # no case yet is version 0: a step expecting 0 is refused once someone opened a case
+    records.check_version(CASE, found=record.version if record else 0, expected=expected,
                           current=_snapshot(record) if record else {})
 
 

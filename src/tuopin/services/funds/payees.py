@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from tuopin.domain.enums import Relation
@@ -52,8 +52,10 @@ class Payment:
                 and not scope.reaches(village_code=self.village_code, number=self.household))
 
 
-def payments(db: Session, *, project_id: int) -> list[Payment]:
-    """Every payment of project ``project_id``, by date and number, its payee looked up."""
+def payments(db: Session, *, project_id: int, after: tuple[date, str] | None = None,
+             limit: int | None = None) -> list[Payment]:
+    """Every payment of project ``project_id``, by date and number, its payee looked up
+    (only the ``limit`` after the (date, number) ``after``: a keyset page)."""
     member, member_home, home = (aliased(MemberRecord), aliased(HouseholdRecord),
                                  aliased(HouseholdRecord))
     reversed_, reversal = aliased(D), aliased(D)
@@ -75,7 +77,11 @@ def payments(db: Session, *, project_id: int) -> list[Payment]:
         .outerjoin(home, home.number == D.payee_household)
         .where(D.project_id == project_id)
         .order_by(D.paid_on, D.number)
+        .limit(limit)
     )
+    if after is not None:
+        query = query.where(or_(D.paid_on > after[0],
+                                and_(D.paid_on == after[0], D.number > after[1])))
     found = []
     for (number, amount, paid_on, channel, account, id_number, typed_home, reverses,
          reversed_by, member_name, member_number, member_village, home_number, home_village,

@@ -304,10 +304,10 @@ def case_row(record: MonitoringCaseRecord, home: HouseholdRecord, *, as_of: date
 
 @reads()
 def list_cases(db: Session, *, principal: Principal, as_of: date, late_only: bool = False,
-               state: MonitoringState | None = None,
-               number: str | None = None) -> list[dict[str, Any]]:
+               state: MonitoringState | None = None, number: str | None = None,
+               after: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
     """Every monitoring case in scope (or of one household), optionally only one state or
-    only the late ones."""
+    only the late ones; a page of ``limit`` cases after the case ``after`` (in id order)."""
     query = (select(MonitoringCaseRecord, HouseholdRecord)
              .join(HouseholdRecord, HouseholdRecord.id == MonitoringCaseRecord.household_id)
              .where(records.in_scope(principal.scope)))
@@ -315,7 +315,9 @@ def list_cases(db: Session, *, principal: Principal, as_of: date, late_only: boo
         query = query.where(HouseholdRecord.number == number)
     if state is not None:
         query = query.where(MonitoringCaseRecord.state == state.value)
-    found = db.execute(query.order_by(MonitoringCaseRecord.id)).all()
+    if after is not None:
+        query = query.where(MonitoringCaseRecord.id > after)
+    found = db.execute(query.order_by(MonitoringCaseRecord.id).limit(limit)).all()
     decided = _decided(db) if any(c.state == MonitoringState.REJECTED for c, _ in found) else {}
     rows = [case_row(c, h, as_of=as_of, decided_on=decided.get(c.id)) for c, h in found]
     return [r for r in rows if r["late"]] if late_only else rows

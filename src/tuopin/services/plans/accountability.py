@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from tuopin.domain import ledger
@@ -28,11 +28,13 @@ GROUP_COLUMNS = ["helper", "helper_name", "unit", "measures", "total_days_overdu
 
 
 @reads()
-def overdue(db: Session, *, principal: Principal, as_of: date) -> list[dict[str, Any]]:
+def overdue(db: Session, *, principal: Principal, as_of: date,
+            after: tuple[date, int] | None = None,
+            limit: int | None = None) -> list[dict[str, Any]]:
     """Measures still owed after their due date, most overdue first (a helper's scope:
-    their households' only)."""
+    their households' only); a page of ``limit`` after the key (due date, measure) ``after``."""
     scope = principal.scope
-    rows = db.execute(
+    query = (
         select(MeasureRecord.id, HouseholdRecord.number, HouseholdRecord.village_code,
                MeasureRecord.kind, MeasureRecord.content, MeasureRecord.indicator,
                HelperRecord.number.label("helper"), HelperRecord.name.label("helper_name"),
@@ -45,8 +47,12 @@ def overdue(db: Session, *, principal: Principal, as_of: date) -> list[dict[str,
                MeasureRecord.status.in_([s.value for s in ledger.OPEN]),
                MeasureRecord.due_date < as_of,
                records.in_scope(scope))
-        .order_by(MeasureRecord.due_date, MeasureRecord.id)
-    ).all()
+        .order_by(MeasureRecord.due_date, MeasureRecord.id).limit(limit))
+    if after is not None:
+        query = query.where(or_(MeasureRecord.due_date > after[0],
+                                and_(MeasureRecord.due_date == after[0],
+                                     MeasureRecord.id > after[1])))
+    rows = db.execute(query).all()
     return [{
         "measure": r.id, "household": r.number, "village_code": r.village_code,
         "kind": r.kind, "content": r.content, "indicator": r.indicator, "helper": r.helper,

@@ -212,29 +212,68 @@ def current_plan(db: Session, *, principal: Principal, number: str) -> int:
     return current_plan_id(db, number=number, scope=principal.scope)
 
 
-@reads()
-def show(db: Session, *, principal: Principal, number: str) -> dict[str, Any]:
-    """A household's plan and its measures as plain data (helper, evidence count, status)."""
-    household = records.household(db, principal=principal, number=number)
-    plan = db.scalars(select(PlanRecord).where(PlanRecord.household_id == household.id)
-                      .order_by(PlanRecord.id.desc())).first()
-    if plan is None:
-        raise NotFound(f"household {number} has no plan")
+def _measure_rows(db: Session, where: Any, *, files: bool) -> list[dict[str, Any]]:
+    """Measures with their helper and evidence count (and, with ``files``, each file)."""
     evidence = func.count(EvidenceRecord.id).label("evidence")
     rows = db.execute(
         select(MeasureRecord, HelperRecord.number, HelperRecord.name, evidence)
         .outerjoin(HelperRecord, HelperRecord.id == MeasureRecord.helper_id)
         .outerjoin(EvidenceRecord, EvidenceRecord.measure_id == MeasureRecord.id)
-        .where(MeasureRecord.plan_id == plan.id)
+        .where(where)
         .group_by(MeasureRecord.id, HelperRecord.number, HelperRecord.name)
         .order_by(MeasureRecord.id)).all()
+    found = [_measure_row(m, helper, name, count) for m, helper, name, count in rows]
+    if files:
+        attached = _evidence_files(db, [row["id"] for row in found])
+        for row in found:
+            row["evidence_files"] = attached.get(row["id"], [])
+    return found
+
+
+def _evidence_files(db: Session, measure_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each measure's evidence files (name, hash, type, size, who, when), in one query."""
+    attached: dict[int, list[dict[str, Any]]] = {}
+    if not measure_ids:
+        return attached
+    for e in db.scalars(select(EvidenceRecord).where(EvidenceRecord.measure_id.in_(measure_ids))
+                        .order_by(EvidenceRecord.id)):
+        attached.setdefault(e.measure_id, []).append({
+            "evidence": e.id, "file": e.filename, "sha256": e.sha256, "type": e.content_type,
+            "size": e.size, "by": e.uploaded_by, "on": e.uploaded_on})
+    return attached
+
+
+@reads()
+def show(db: Session, *, principal: Principal, number: str,
+         files: bool = False) -> dict[str, Any]:
+    """A household's plan and its measures as plain data (helper, evidence count, status;
+    with ``files``, each measure's evidence files too)."""
+    household = records.household(db, principal=principal, number=number)
+    plan = db.scalars(select(PlanRecord).where(PlanRecord.household_id == household.id)
+                      .order_by(PlanRecord.id.desc())).first()
+    if plan is None:
+        raise NotFound(f"household {number} has no plan")
     return {
         "plan": {"household": number, "plan": plan.id, "status": plan.status,
                  "version": plan.version, "run": plan.run_id, "drafted_by": plan.drafted_by,
                  "drafted_on": plan.drafted_on, "approved_by": plan.approved_by,
                  "approved_on": plan.approved_on},
-        "measures": [_measure_row(m, helper, name, count) for m, helper, name, count in rows],
+        "measures": _measure_rows(db, MeasureRecord.plan_id == plan.id, files=files),
     }
+
+
+@reads()
+def measure(db: Session, *, principal: Principal, measure_id: int) -> dict[str, Any]:
+    """One measure in scope as ``show`` lists it, with its plan, household and evidence files."""
+    found = db.execute(
+        select(MeasureRecord.plan_id, HouseholdRecord.number)
+        .join(PlanRecord, PlanRecord.id == MeasureRecord.plan_id)
+        .join(HouseholdRecord, HouseholdRecord.id == PlanRecord.household_id)
+        .where(MeasureRecord.id == measure_id, records.in_scope(principal.scope))).first()
+    if found is None:
+        raise NotFound(f"measure {measure_id} not found")
+    row = _measure_rows(db, MeasureRecord.id == measure_id, files=True)[0]
+    return {**row, "plan": found[0], "household": found[1]}
 
 
 def _measure_row(m: MeasureRecord, helper: str | None, name: str | None,

@@ -66,7 +66,7 @@ def _refuse_procedure_fields(before: Mapping[str, Any], values: Mapping[str, Any
 
 @changes(Action.EDIT_REGISTRY)
 def edit_household(
-    db: Session, *, principal: Principal, number: str, expected_version: int,
+    db: Session, *, principal: Principal, number: str, expected_version: int | None,
     changes: Mapping[str, str | None], today: date,
 ) -> dict[str, Any]:
     """Apply typed-in changes to one household, audited, if nobody saved in between."""

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from tuopin.domain import regions
 from tuopin.domain.enums import RegionLevel, Relation
-from tuopin.domain.errors import NotFound, PermissionDenied, ValidationFailed
+from tuopin.domain.errors import Message, NotFound, PermissionDenied, ValidationFailed
 from tuopin.i18n import N_
 from tuopin.io.cells import as_text
 from tuopin.io.problems import Problem
@@ -44,6 +44,7 @@ MAX_MEMBERS = 30  # the importer's largest household size
 MEMBER_FIELDS = [n for n in field_names(Kind.MEMBERS) if n != "household_number"]
 HOUSEHOLD_FIELDS = field_names(Kind.HOUSEHOLDS)
 
+VILLAGE_OUTSIDE = N_("Village {code} is outside your region.")
 HEAD_NEEDED = N_("A household needs a head: mark one member as the head.")
 NUMBER_TAKEN = N_("Household number {number} is already registered.")
 ID_ELSEWHERE = N_("This ID number is already registered in household {other} (database).")
@@ -153,7 +154,7 @@ def _household_values(db: Session, principal: Principal, typed: Mapping[str, str
                       today: date, entry: _Entry) -> dict[str, Any]:
     village = regions.normalize(_cell(typed.get("village_code")) or "")
     if village and not principal.scope.covers(village):
-        raise PermissionDenied(f"village {village} is outside your region")
+        raise PermissionDenied(Message(VILLAGE_OUTSIDE, code=village))
     number = _cell(typed.get("number"))
     problems = entry.problems
     try:

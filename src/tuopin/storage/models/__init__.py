@@ -34,6 +34,7 @@ from tuopin.storage.models.registry import (
     SurveyRecord,
     UserRecord,
 )
+from tuopin.storage.models.tokens import ApiTokenRecord
 from tuopin.storage.models.verification import (
     VerificationFindingRecord,
     VerificationPlanRecord,
@@ -48,6 +49,7 @@ from tuopin.storage.models.workflows import (
 )
 
 __all__ = [
+    "ApiTokenRecord",
     "AllocationRecord",
     "DisbursementRecord",
     "FundRecord",

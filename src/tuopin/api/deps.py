@@ -1,0 +1,121 @@
+"""The API's dependencies: a transaction per request, the bearer's principal, the language.
+
+Only a Bearer token authenticates; the web's session cookie is never read here, so a page
+in a browser cannot make the API act (no CSRF surface). Every failure to authenticate -
+no header, a wrong, revoked or expired token, a disabled account - is the same 401.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Annotated
+
+from anyio import CancelScope, CapacityLimiter, to_thread
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
+
+from tuopin.api.problems import NO_TOKEN, ApiProblem, lang_of
+from tuopin.api.state import ApiState, api_state
+from tuopin.i18n import N_
+from tuopin.services.access import tokens, users
+from tuopin.services.access.principal import Principal
+from tuopin.services.store import transaction
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TOO_FAST = N_("Too many requests with this token; slow down.")
+bearer = HTTPBearer(auto_error=False, description="An API token: `tuopin tokens create` or "
+                    "the account page. Sent as `Authorization: Bearer tp_...`.")
+
+
+async def get_state(request: Request) -> ApiState:
+    return api_state(request)
+
+
+StateDep = Annotated[ApiState, Depends(get_state)]
+
+
+@contextmanager
+def _transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    with factory() as db, db.begin():
+        yield db
+
+
+async def get_db(request: Request, state: StateDep) -> AsyncIterator[Session]:
+    """One transaction per request (reads: a deferred one, never behind a writer), committed
+    before the response goes out, or rolled back - but for a refusal that keeps its record
+    (a probe counted and audited).
+
+    As the web's (web/deps.py): beginning is pure Python, so it runs on the event loop (a
+    thread hop costs more); ending talks to the database, so it runs in the thread pool,
+    shielded from cancellation.
+    """
+    factory = state.readers if request.method in SAFE_METHODS else state.sessions
+    transaction = _transaction(factory)
+    db = transaction.__enter__()
+    limiter = CapacityLimiter(1)  # the exit never waits for a free worker thread
+    try:
+        yield db
+    except BaseException as exc:
+        kept = getattr(exc, "keep_transaction", False)
+        ending = (None, None, None) if kept else (type(exc), exc, exc.__traceback__)
+        with CancelScope(shield=True):
+            swallowed = await to_thread.run_sync(transaction.__exit__, *ending,
+                                                 limiter=limiter)
+        if not swallowed:
+            raise
+    else:
+        with CancelScope(shield=True):
+            await to_thread.run_sync(transaction.__exit__, None, None, None, limiter=limiter)
+
+
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def get_principal(request: Request, state: StateDep, db: SessionDep,
+                  credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                         Depends(bearer)]) -> Principal:
+    """The principal of the request's token (its account as it is now), rate limited."""
+    found = tokens.authenticate(db, secret=credentials.credentials if credentials else None)
+    if found is None:
+        raise ApiProblem("unauthorized", NO_TOKEN, headers={"WWW-Authenticate": "Bearer"})
+    wait = state.buckets.take(found.token_id)
+    if wait > 0:
+        raise ApiProblem("too-many-requests", TOO_FAST,
+                         headers={"Retry-After": str(max(1, round(wait)))})
+    if found.stale:
+        if request.method in SAFE_METHODS:  # a read-only transaction: write on the side
+            with transaction(state.sessions) as writer:
+                tokens.touch(writer, token_id=found.token_id)
+        else:  # this request writes already (and on SQLite holds the write lock)
+            tokens.touch(db, token_id=found.token_id)
+    return users.principal_of(db, user=found.user, via="api")
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_lang(request: Request) -> str:
+    return lang_of(request)
+
+
+LangDep = Annotated[str, Depends(get_lang)]
+
+
+async def get_today(state: StateDep) -> date:
+    return state.today()
+
+
+TodayDep = Annotated[date, Depends(get_today)]
+
+
+async def get_limit(state: StateDep, limit: Annotated[int, Query(
+        ge=1, le=1000, description="Records per page (at most TUOPIN_API_PAGE_MAX)")] = 100,
+                    ) -> int:
+    """The page size asked for, never above the server's TUOPIN_API_PAGE_MAX."""
+    return min(limit, state.settings.api_page_max)
+
+
+LimitDep = Annotated[int, Depends(get_limit)]

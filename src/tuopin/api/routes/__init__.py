@@ -1,0 +1,1 @@
+"""The API's routers, one per part of tuopin; each calls services and nothing else."""

@@ -1,0 +1,1 @@
+"""Bulk exchange with other systems: whole kinds streamed as files, and a feed of changes."""
