@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -136,3 +137,14 @@ def test_downgrading_0007_restores_login_failure(engine: Engine) -> None:
     migrate.upgrade(engine)  # and up again
     assert migrate.is_current(engine)
     assert "login_failure" not in _tables(engine)
+
+
+def test_the_head_read_from_the_files_is_alembics(tmp_path: Path) -> None:
+    """is_current reads the newest revision without Alembic (its imports cost every command
+    ~0.15 s): it must be the head Alembic finds."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'head.db'}")
+    try:
+        assert migrate.shipped_head() == migrate.head_revision(engine)
+        assert migrate.current_revision(engine) is None and not migrate.is_current(engine)
+    finally:
+        engine.dispose()

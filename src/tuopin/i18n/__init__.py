@@ -9,8 +9,6 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
-from babel.messages.pofile import read_po
-
 DEFAULT_LANG = "zh"
 LANGS = ("zh", "en")
 
@@ -25,6 +23,8 @@ def normalize_lang(lang: str | None) -> str:
 
 @lru_cache(maxsize=1)
 def _zh_catalog() -> dict[str, str]:
+    from babel.messages.pofile import read_po  # at first use: every command imports i18n
+
     path = resources.files("tuopin.i18n").joinpath("locale/zh_CN/LC_MESSAGES/messages.po")
     with path.open("rb") as handle:
         catalog = read_po(handle, locale="zh_CN")
