@@ -103,7 +103,8 @@ MACHINERY = {"access.policy.allows", "access.policy.require", "access.probes.che
              "access.probes.counts_as_id_search", "records.household", "records.member",
              "access.users.managed_scope", "access.users.may_manage", "access.users.roles_for",
              "imports.uploads.kinds_for", "verification.plans.plan_visible",
-             "verification.plans.list_visible", "access.masking.for_principal"}
+             "verification.plans.list_visible", "access.masking.for_principal",
+             "records.region_filter"}
 
 
 def test_every_service_function_given_a_principal_declares_what_it_does() -> None:

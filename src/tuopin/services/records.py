@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from tuopin.domain.errors import Conflict, Message, NotFound, StaleVersion
+from tuopin.domain.errors import Conflict, Message, NotFound, PermissionDenied, StaleVersion
 from tuopin.domain.scope import Scope
 from tuopin.i18n import N_
 from tuopin.services.access.principal import Principal
@@ -27,6 +27,7 @@ from tuopin.storage.scope import in_households, in_region
 CLASH = N_("Someone saved a record with the same key at the same moment. Nothing was saved; "
            "try again.")
 SAVED_FIRST = N_("{what} was saved by someone else first; reload it and try again.")
+REGION_OUTSIDE = N_("Region {code} is outside your region.")
 STALE = N_("{what} was saved by someone else first (version {found}, you edited version "
            "{expected}); reload it and try again.")
 
@@ -35,6 +36,20 @@ def in_scope(scope: Scope) -> Any:
     """The WHERE clause of households (by village and number) inside ``scope``."""
     return in_region(scope, HouseholdRecord.village_code) & in_households(
         scope, HouseholdRecord.number)
+
+
+def region_filter(principal: Principal, code: str | None) -> str | None:
+    """A region code prefix a caller filters by (lists, exports): wider or narrower than
+    their region is fine - the scope still applies -, one beside it is refused (regions are
+    public knowledge: 403, not 404). None: no filter."""
+    if not code:
+        return None
+    if not code.isdigit() or len(code) > 12:
+        raise NotFound(f"region {code} not found")
+    mine = principal.scope.prefix
+    if not (code.startswith(mine) or mine.startswith(code)):
+        raise PermissionDenied(Message(REGION_OUTSIDE, code=code))
+    return code
 
 
 def household(db: Session, *, principal: Principal, number: str,

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import ColumnElement, Engine, Select, select, true
 from sqlalchemy.orm import Session, aliased
 
-from tuopin.domain.errors import NotFound, PermissionDenied
+from tuopin.domain.errors import NotFound
 from tuopin.i18n import N_
 from tuopin.io.formulas import is_text, quoted, quoted_name
 from tuopin.io.schema import FieldType, Kind, fields
@@ -192,24 +192,13 @@ def _prefixed(column: Any, region: str | None) -> ColumnElement[bool]:
     return true() if not region else column.startswith(region, autoescape=True)
 
 
-def _check_region(principal: Principal, region: str | None) -> None:
-    """A region filter wider or narrower than the principal's region is fine (the scope
-    still applies); one beside it is refused, as the lists refuse it."""
-    if region:
-        if not region.isdigit() or len(region) > 12:
-            raise NotFound(f"region {region} not found")
-        mine = principal.scope.prefix
-        if not (region.startswith(mine) or mine.startswith(region)):
-            raise PermissionDenied(f"region {region} is outside your region")
-
-
 @reads(Action.EXPORT)
 def open_export(db: Session, *, principal: Principal, kind: ExportKind, fmt: ExportFormat,
                 region: str | None = None, run: int | None = None) -> Export:
     """Check the request (NotFound, PermissionDenied now, before any byte is sent) and
     return the file to stream; its rows are read when ``chunks`` is iterated, from the
     engine behind ``db``, in their own read transaction."""
-    _check_region(principal, region)
+    records.region_filter(principal, region)
     if kind is ExportKind.RESULTS:
         plan = _results_plan(db, principal, region, run)
         name = f"results-{run}"

@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import Result, select
 from sqlalchemy.orm import Session
 
-from tuopin.domain.errors import NotFound, PermissionDenied
 from tuopin.services import records
 from tuopin.services.access.masking import for_principal
 from tuopin.services.access.policy import reads
@@ -26,18 +25,6 @@ MEMBER_FIELDS = ("id", "id_number", "name", "sex", "birth_date", "relation", "et
                  "education", "schooling_status", "health", "disability_grade", "labour",
                  "months_worked_away", "medical_insurance", "critical_illness_insurance",
                  "pension_insurance", "dibao", "phone", "deceased_date", "version")
-
-
-def _region(principal: Principal, code: str | None) -> Principal:
-    """Check a region code prefix filter: wider or narrower than the principal's region is
-    fine (the scope still applies); one beside it is refused (regions are public: 403)."""
-    if code:
-        if not code.isdigit() or len(code) > 12:
-            raise NotFound(f"region {code} not found")
-        mine = principal.scope.prefix
-        if not (code.startswith(mine) or mine.startswith(code)):
-            raise PermissionDenied(f"region {code} is outside your region")
-    return principal
 
 
 def _dicts(result: Result[Any]) -> list[dict[str, Any]]:
@@ -58,9 +45,9 @@ def household_page(db: Session, *, principal: Principal, after: str | None = Non
                    survey_year: int | None = None) -> list[dict[str, Any]]:
     """Up to ``limit`` households after the number ``after``, in number order, filtered by a
     region code prefix, a status, the year identified or a year surveyed."""
-    scoped = _region(principal, region)
+    records.region_filter(principal, region)
     columns = [getattr(HouseholdRecord, f) for f in HOUSEHOLD_FIELDS]
-    query = (select(*columns).where(records.in_scope(scoped.scope), _prefixed(region))
+    query = (select(*columns).where(records.in_scope(principal.scope), _prefixed(region))
              .order_by(HouseholdRecord.number).limit(limit))
     if after is not None:
         query = query.where(HouseholdRecord.number > after)
@@ -81,13 +68,13 @@ def member_page(db: Session, *, principal: Principal, after: int | None = None,
                 number: str | None = None) -> list[dict[str, Any]]:
     """Up to ``limit`` members after the id ``after``, in id order, with their household's
     number; of one household (``number``) or of a region code prefix."""
-    scoped = _region(principal, region)
+    records.region_filter(principal, region)
     if number is not None:
-        records.household(db, principal=scoped, number=number)  # NotFound outside the scope
+        records.household(db, principal=principal, number=number)  # NotFound outside the scope
     columns = [getattr(MemberRecord, f) for f in MEMBER_FIELDS]
     query = (select(*columns, HouseholdRecord.number.label("household_number"))
              .join(HouseholdRecord, HouseholdRecord.id == MemberRecord.household_id)
-             .where(records.in_scope(scoped.scope), _prefixed(region))
+             .where(records.in_scope(principal.scope), _prefixed(region))
              .order_by(MemberRecord.id).limit(limit))
     if after is not None:
         query = query.where(MemberRecord.id > after)

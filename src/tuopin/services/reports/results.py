@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tuopin.domain.errors import NotFound, PermissionDenied
+from tuopin.services import records
 from tuopin.services.access.policy import reads
 from tuopin.services.access.principal import Principal
 from tuopin.services.assessment.runs import get_run, run_row
@@ -38,19 +38,6 @@ def run_detail(db: Session, *, principal: Principal, run_id: int) -> dict[str, A
             counts.get("categories", {}), "timings": json.loads(run.timings or "{}")}
 
 
-def _prefix(principal: Principal, code: str | None) -> str | None:
-    """A region code prefix filter: wider or narrower than the principal's region is fine
-    (the scope still applies); one beside it is refused (regions are public: 403)."""
-    if not code:
-        return None
-    if not code.isdigit() or len(code) > 12:
-        raise NotFound(f"region {code} not found")
-    mine = principal.scope.prefix
-    if not (code.startswith(mine) or mine.startswith(code)):
-        raise PermissionDenied(f"region {code} is outside your region")
-    return code
-
-
 @reads()
 def result_page(db: Session, *, principal: Principal, run_id: int, after: int | None = None,
                 limit: int = 100, poor: bool | None = None,
@@ -59,7 +46,7 @@ def result_page(db: Session, *, principal: Principal, run_id: int, after: int | 
     principal's region (and the region code prefix ``region``), only the poor or only the
     others if ``poor`` is given."""
     get_run(db, run_id)  # NotFound for a run that does not exist
-    prefix = _prefix(principal, region)
+    prefix = records.region_filter(principal, region)
     scope = principal.scope
     query = (select(R.household_id, R.household_number, R.village_code, R.members, R.poor,
                     R.score, R.income_per_capita, R.deprived, R.categories)
