@@ -7,22 +7,20 @@ no header, a wrong, revoked or expired token, a disabled account - is the same 4
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated
 
-from anyio import CancelScope, CapacityLimiter, to_thread
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from tuopin.api.problems import NO_TOKEN, ApiProblem, lang_of
 from tuopin.api.state import ApiState, api_state
 from tuopin.i18n import N_
 from tuopin.services.access import tokens, users
 from tuopin.services.access.principal import Principal
-from tuopin.services.store import transaction
+from tuopin.services.store import request_transaction, transaction
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TOO_FAST = N_("Too many requests with this token; slow down.")
@@ -37,12 +35,6 @@ async def get_state(request: Request) -> ApiState:
 StateDep = Annotated[ApiState, Depends(get_state)]
 
 
-@contextmanager
-def _transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    with factory() as db, db.begin():
-        yield db
-
-
 async def get_db(request: Request, state: StateDep) -> AsyncIterator[Session]:
     """One transaction per request (reads: a deferred one, never behind a writer), committed
     before the response goes out, or rolled back - but for a refusal that keeps its record
@@ -53,22 +45,8 @@ async def get_db(request: Request, state: StateDep) -> AsyncIterator[Session]:
     shielded from cancellation.
     """
     factory = state.readers if request.method in SAFE_METHODS else state.sessions
-    transaction = _transaction(factory)
-    db = transaction.__enter__()
-    limiter = CapacityLimiter(1)  # the exit never waits for a free worker thread
-    try:
+    async with request_transaction(factory) as db:
         yield db
-    except BaseException as exc:
-        kept = getattr(exc, "keep_transaction", False)
-        ending = (None, None, None) if kept else (type(exc), exc, exc.__traceback__)
-        with CancelScope(shield=True):
-            swallowed = await to_thread.run_sync(transaction.__exit__, *ending,
-                                                 limiter=limiter)
-        if not swallowed:
-            raise
-    else:
-        with CancelScope(shield=True):
-            await to_thread.run_sync(transaction.__exit__, None, None, None, limiter=limiter)
 
 
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]

@@ -6,14 +6,18 @@ contract says so): they open the store here and hand sessions to the services.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+from anyio import CancelScope, CapacityLimiter, to_thread
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tuopin.storage import migrate
 from tuopin.storage.db import make_engine, readonly, session_factory, transaction
 
-__all__ = ["engine_for", "is_current", "readers", "revision", "sessions", "transaction",
-           "upgrade"]
+__all__ = ["engine_for", "is_current", "readers", "request_transaction", "revision", "sessions",
+           "transaction", "upgrade"]
 
 
 def engine_for(url: str, *, echo: bool = False, pool_size: int | None = None) -> Engine:
@@ -44,3 +48,37 @@ def revision(engine: Engine) -> str | None:
 def upgrade(engine: Engine) -> None:
     """Create the schema or bring it to the newest revision."""
     migrate.upgrade(engine)
+
+
+@contextmanager
+def _begun(factory: sessionmaker[Session]) -> Iterator[Session]:
+    with factory() as db, db.begin():
+        yield db
+
+
+@asynccontextmanager
+async def request_transaction(factory: sessionmaker[Session]) -> AsyncIterator[Session]:
+    """One request's transaction (the web's and the API's): committed on success, rolled
+    back on an error - but for a refusal that keeps its record (a probe counted and audited,
+    ``keep_transaction``), which the service wrote instead of the refused change.
+
+    Beginning is pure Python (a Session connects at its first query), so it happens on the
+    event loop; ending talks to the database, so it runs in the thread pool, shielded from
+    cancellation, as FastAPI does for a plain ``def`` generator.
+    """
+    transaction = _begun(factory)
+    db = transaction.__enter__()
+    limiter = CapacityLimiter(1)  # the exit never waits for a free worker thread
+    try:
+        yield db
+    except BaseException as exc:
+        kept = getattr(exc, "keep_transaction", False)
+        ending = (None, None, None) if kept else (type(exc), exc, exc.__traceback__)
+        with CancelScope(shield=True):
+            swallowed = await to_thread.run_sync(transaction.__exit__, *ending,
+                                                 limiter=limiter)
+        if not swallowed:
+            raise
+    else:
+        with CancelScope(shield=True):
+            await to_thread.run_sync(transaction.__exit__, None, None, None, limiter=limiter)

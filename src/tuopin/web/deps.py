@@ -13,21 +13,20 @@ query only inside the principal's scope. No route checks a role.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated
 
-from anyio import CancelScope, CapacityLimiter, to_thread
+from anyio import to_thread
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 from tuopin.i18n import normalize_lang
 from tuopin.services.access import sessions, users
 from tuopin.services.access.principal import Principal
 from tuopin.services.access.users import User
-from tuopin.services.store import transaction
+from tuopin.services.store import request_transaction, transaction
 from tuopin.web.csrf import SAFE_METHODS
 from tuopin.web.state import WebState, state_of
 
@@ -46,12 +45,6 @@ async def get_state(request: Request) -> WebState:
 StateDep = Annotated[WebState, Depends(get_state)]
 
 
-@contextmanager
-def _transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    with factory() as db, db.begin():
-        yield db
-
-
 async def get_db(request: Request, state: StateDep) -> AsyncIterator[Session]:
     """One transaction per request: committed before the response is sent, or rolled back
     (but for a refusal that keeps its record: a probe counted and audited, which the
@@ -63,22 +56,8 @@ async def get_db(request: Request, state: StateDep) -> AsyncIterator[Session]:
     from cancellation, as FastAPI does for a plain ``def`` generator.
     """
     factory = state.readers if request.method in SAFE_METHODS else state.sessions
-    transaction = _transaction(factory)
-    db = transaction.__enter__()
-    limiter = CapacityLimiter(1)  # the exit never waits for a free worker (see FastAPI's)
-    try:
+    async with request_transaction(factory) as db:
         yield db
-    except BaseException as exc:
-        kept = getattr(exc, "keep_transaction", False)
-        ending = (None, None, None) if kept else (type(exc), exc, exc.__traceback__)
-        with CancelScope(shield=True):
-            swallowed = await to_thread.run_sync(transaction.__exit__, *ending,
-                                                 limiter=limiter)
-        if not swallowed:
-            raise
-    else:
-        with CancelScope(shield=True):
-            await to_thread.run_sync(transaction.__exit__, None, None, None, limiter=limiter)
 
 
 # scope="function": the commit happens before the response goes out, so a page never says
