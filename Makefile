@@ -41,7 +41,7 @@ run: demo
 	TUOPIN_DATABASE_URL=sqlite:///$(DEMO_DB) $(VENV)/bin/tuopin init
 	TUOPIN_DATABASE_URL=sqlite:///$(DEMO_DB) $(VENV)/bin/tuopin summary
 	TUOPIN_DATABASE_URL=sqlite:///$(DEMO_DB) $(VENV)/bin/tuopin users demo
-	TUOPIN_DATABASE_URL=sqlite:///$(DEMO_DB) $(VENV)/bin/tuopin serve --host 127.0.0.1 --port 8000
+	TUOPIN_DATABASE_URL=sqlite:///$(DEMO_DB) $(VENV)/bin/tuopin serve --with-worker --host 127.0.0.1 --port 8000
 
 # PostgreSQL for the store's tests: installed and started if it is not there.
 postgres:

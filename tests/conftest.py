@@ -21,6 +21,9 @@ from sqlalchemy.orm import Session
 from tuopin.storage import migrate
 from tuopin.storage.db import make_engine, session_factory
 
+# every log record of the run, as JSON, scanned for ID and phone numbers at the end
+pytest_plugins = ("logscan",)
+
 PG_SERVER = os.environ.get("TUOPIN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 SKIP_PG = os.environ.get("TUOPIN_TEST_SKIP_PG") == "1"
 TODAY = date(2026, 11, 29)

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
         description="Key that signs session cookies; unset, a random key is made at every "
         "start (a warning is printed, and everyone is logged out by a restart).",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Token a Prometheus scrape of /metrics must send (Authorization: Bearer "
+        "<token>); unset, /metrics answers only clients on this machine. Set it behind "
+        "nginx: proxied requests come from this machine too.",
+    )
     session_max_age: int = Field(
         default=8 * 3600, ge=60,
         description="Seconds a login lasts at most, however busy (the absolute limit).",
@@ -66,6 +72,11 @@ class Settings(BaseSettings):
         default=False,
         description="Send the session cookie over HTTPS only (the Secure flag): set it when "
         "tuopin is served over HTTPS (behind a TLS proxy).",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The address users open, e.g. https://tuopin.example.gov.cn (`tuopin "
+        "doctor` checks the cookie's Secure flag against it).",
     )
     login_max_failures: int = Field(
         default=5, ge=1,
@@ -126,6 +137,22 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         default=20, ge=1,
         description="Database connections each web worker keeps open (PostgreSQL).",
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Addresses of the reverse proxies (nginx) whose X-Forwarded-For and "
+        "X-Forwarded-Proto headers are believed, comma-separated: behind them the login "
+        "limits and the audit trail see each client's own address.",
+    )
+    worker_concurrency: int = Field(
+        default=1, ge=1,
+        description="Jobs `tuopin worker` runs at once (imports, exports, assessment runs). "
+        "On SQLite one job writes at a time whatever this is.",
+    )
+    job_lease_seconds: int = Field(
+        default=60, ge=2,
+        description="Seconds a job stays claimed by a worker that stopped renewing its claim: "
+        "after that another worker takes the job up again (its worker is deemed dead).",
     )
     dashboard_cache_seconds: int = Field(
         default=30, ge=0,

@@ -116,6 +116,7 @@ def _refusal(app: FastAPI, headers: dict[str, Any], method: str, path: str,
     assert answer.headers["content-type"] == PROBLEM
     body: dict[str, Any] = answer.json()
     assert body.pop("instance") == "/api/v1" + path.split("?")[0]
+    assert body.pop("request_id") == answer.headers["x-request-id"]
     return body
 
 

@@ -35,7 +35,14 @@ from factories import (
     user,
     write_csv,
 )
-from tuopin.domain.enums import MeasureStatus, MonitoringState, PlanStatus, Role, ShockKind
+from tuopin.domain.enums import (
+    JobKind,
+    MeasureStatus,
+    MonitoringState,
+    PlanStatus,
+    Role,
+    ShockKind,
+)
 from tuopin.domain.errors import NotFound, PermissionDenied
 from tuopin.domain.scope import Scope
 from tuopin.domain.verification import VerificationKind
@@ -50,8 +57,11 @@ from tuopin.services.assessment import runs
 from tuopin.services.exits import household_exits as exits
 from tuopin.services.funds import pages as fund_pages
 from tuopin.services.imports import files, synthetic, uploads
+from tuopin.services.jobs import queue as job_queue
+from tuopin.services.jobs import starts as job_starts
 from tuopin.services.monitoring import cases as monitoring
 from tuopin.services.monitoring import clearance
+from tuopin.services.ops import backup, prune, restore
 from tuopin.services.plans import evidence, household_plans, ledger, revisions
 from tuopin.services.plans.evidence import EvidenceFile, EvidenceStore
 from tuopin.services.registry import households as household_edits
@@ -130,6 +140,7 @@ class World:
     member: int
     upload: str
     verification: dict[str, int]  # a verification plan in each state: planned, drawn...
+    job: str  # a queued export, started by an operator looking at the county
 
     def session(self) -> Session:
         return session_factory(self.engine)()
@@ -250,8 +261,10 @@ def world(template: tuple[Path, dict[str, Any]], tmp_path: Path) -> Iterator[Wor
             UserRecord.username == "cadre-one")), actor="web:cadre-one", kind="households",
             filename="h.csv", sha256="0" * 64, size=1, state="checked", stage="", done=3,
             total=3, result="{}", created_at=0.0, updated_at=0.0, expires_at=9e12))
+        job = job_queue.start(db, principal=operator("t", region=COUNTY), kind=JobKind.EXPORT,
+                              args={"kind": "households"})
     yield World(engine, tmp_path, ids["run"], ids["plan"], ids["measure"], ids["case"],
-                ids["member"], "u" * 32, ids["verification"])
+                ids["member"], "u" * 32, ids["verification"], job)
     engine.dispose()
 
 
@@ -429,13 +442,30 @@ WRITES: dict[str, Call] = {
         verification_findings.import_findings(
             db, principal=p, plan_id=w.verification["released"], path=_findings_file(w),
             today=TODAY),
+    "ops.backup.create": lambda db, p, w: backup.create(
+        w.engine, principal=p, data_dir=w.folder, out=w.folder / "backup"),
+    "ops.restore.restore": lambda db, p, w: restore.restore(
+        principal=p, source=w.folder / "backup", url=f"sqlite:///{w.folder / 'restored.db'}",
+        data_dir=w.folder / "restored"),
+    "ops.prune.prune": lambda db, p, w: prune.prune(
+        db, principal=p, data_dir=w.folder, now=1_800_000_000.0),
+    "jobs.queue.start": lambda db, p, w: job_queue.start(
+        db, principal=p, kind=JobKind.EXPORT, args={"kind": "households"}),
+    "jobs.queue.cancel": lambda db, p, w: job_queue.cancel(db, principal=p, job_id=w.job),
+    "jobs.starts.start_assessment": lambda db, p, w: job_starts.start_assessment(
+        db, principal=p, standard="cn-national", year=2019),
+    "jobs.starts.start_export": lambda db, p, w: job_starts.start_export(
+        db, principal=p, kind="households"),
+    "jobs.starts.start_funds_check": lambda db, p, w: job_starts.start_funds_check(
+        db, principal=p, as_of=TODAY, today=TODAY),
 }
 # the action each row's call performs (a monitoring step: the step to VISITED)
 ACTIONS = {name: action for name, function in service_functions()
            if (declared := policy_of(function)) and (action := declared[0]) and declared[1]}
 STEP = {"monitoring.cases.advance": Action.MONITOR_APPLY,
         "imports.files.import_file": Action.IMPORT, "imports.files.import_raw": Action.IMPORT,
-        "imports.files.import_validated": Action.IMPORT, "imports.uploads.receive": Action.IMPORT}
+        "imports.files.import_validated": Action.IMPORT, "imports.uploads.receive": Action.IMPORT,
+        "jobs.queue.start": Action.EXPORT}
 ORDER = (Role.AUDITOR, Role.VERIFIER, Role.HELPER, Role.VILLAGE_CADRE, Role.TOWNSHIP_OFFICER,
          Role.COUNTY_OFFICER, Role.ADMIN)
 
@@ -510,7 +540,12 @@ FIND_NOTHING = {"plans.household_plans.approve_all", "plans.ledger.remeasure",
 # not about the registry's regions: the operator's, or the uploader's own
 NOT_REGIONAL = {"imports.synthetic.load_synthetic", "assessment.runs.record",
                 "imports.uploads.receive", "imports.uploads.confirm", "imports.uploads.cancel",
-                "imports.uploads.run_check", "imports.uploads.run_import"}
+                "imports.uploads.run_check", "imports.uploads.run_import",
+                # a job works in its starter's own region (and is theirs)
+                "jobs.queue.start", "jobs.starts.start_assessment", "jobs.starts.start_export",
+                "jobs.starts.start_funds_check",
+                # the server's files and database as a whole: an administrator's
+                "ops.prune.prune", "ops.backup.create", "ops.restore.restore"}
 
 
 @pytest.mark.parametrize("name", sorted(set(WRITES) - NOT_REGIONAL))

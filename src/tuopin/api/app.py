@@ -20,6 +20,7 @@ from tuopin.api.routes import (
     casework,
     exchange,
     funds,
+    jobs,
     registry,
     reports,
     tokens,
@@ -39,7 +40,7 @@ changes need the record's `ETag` in `If-Match`; errors are RFC 9457 problem deta
 `Accept-Language` (zh, en)."""
 
 # routers in the order the schema lists them
-ROUTERS = (registry, casework, reports, funds, verification, exchange, tokens, users)
+ROUTERS = (registry, casework, reports, funds, verification, exchange, jobs, tokens, users)
 
 
 def create_api(settings: Settings, *, sessions: sessionmaker[Session],

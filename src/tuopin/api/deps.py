@@ -20,7 +20,8 @@ from tuopin.api.state import ApiState, api_state
 from tuopin.i18n import N_
 from tuopin.services.access import tokens, users
 from tuopin.services.access.principal import Principal
-from tuopin.services.store import request_transaction, transaction
+from tuopin.services.ops import metrics
+from tuopin.services.store import request_transaction, write_if_free
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TOO_FAST = N_("Too many requests with this token; slow down.")
@@ -58,15 +59,18 @@ def get_principal(request: Request, state: StateDep, db: SessionDep,
     """The principal of the request's token (its account as it is now), rate limited."""
     found = tokens.authenticate(db, secret=credentials.credentials if credentials else None)
     if found is None:
+        if credentials is not None:  # a token sent, not a valid one: a failed login
+            metrics.login_failed(request.state, "api")
         raise ApiProblem("unauthorized", NO_TOKEN, headers={"WWW-Authenticate": "Bearer"})
     wait = state.buckets.take(found.token_id)
     if wait > 0:
         raise ApiProblem("too-many-requests", TOO_FAST,
                          headers={"Retry-After": str(max(1, round(wait)))})
     if found.stale:
-        if request.method in SAFE_METHODS:  # a read-only transaction: write on the side
-            with transaction(state.sessions) as writer:
-                tokens.touch(writer, token_id=found.token_id)
+        if request.method in SAFE_METHODS:  # a read-only transaction: write on the side,
+            # or - the store busy with a long write, an import - at a later request
+            write_if_free(state.sessions, lambda writer: tokens.touch(
+                writer, token_id=found.token_id))
         else:  # this request writes already (and on SQLite holds the write lock)
             tokens.touch(db, token_id=found.token_id)
     return users.principal_of(db, user=found.user, via="api")

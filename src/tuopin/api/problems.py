@@ -29,6 +29,7 @@ from tuopin.domain.errors import (
 )
 from tuopin.i18n import N_, gettext, normalize_lang, translate
 from tuopin.io.problems import Problem as FieldProblem
+from tuopin.logs import REQUEST_ID
 from tuopin.services.access.masking import mask_payload
 
 MEDIA_TYPE = "application/problem+json"
@@ -55,6 +56,9 @@ class ProblemDetail(BaseModel):
     errors: list[FieldError] = Field(default_factory=list)
     current: dict[str, Any] | None = Field(
         default=None, description="On 412: the record as it is stored now")
+    request_id: str | None = Field(
+        default=None, description="The request's id (the X-Request-ID header), as the "
+        "server's logs have it: quote it when reporting a problem")
 
 
 # kind: (status, title msgid)
@@ -122,7 +126,7 @@ def respond(request: Request, kind: str, detail: str, *, errors: list[FieldError
     lang = lang_of(request)
     body = ProblemDetail(type=URN + kind, title=gettext(title, lang), status=status,
                          detail=detail, instance=request.url.path, errors=errors or [],
-                         current=current)
+                         current=current, request_id=REQUEST_ID.get())
     return JSONResponse(body.model_dump(mode="json", exclude_none=True), status_code=status,
                         media_type=MEDIA_TYPE, headers=headers)
 
@@ -195,3 +199,6 @@ def install(app: FastAPI) -> None:
         headers={"Retry-After": str(e.retry_after)}))  # type: ignore[attr-defined]
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _request_validation)
+    # anything unforeseen: a problem with the request's id (the server logs the traceback)
+    app.add_exception_handler(Exception, lambda r, e: respond(
+        r, "error", gettext(KINDS["error"][1], lang(r))))

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tuopin.cli import context
-from tuopin.cli.output import OutputFormat, render, render_mapping, to_json, write_rows
+from tuopin.cli.output import (
+    OutputFormat,
+    render,
+    render_mapping,
+    to_json,
+    working,
+    write_rows,
+)
 
 if TYPE_CHECKING:
     from tuopin.services.access.principal import Principal
@@ -55,10 +62,12 @@ def assess(
         return
     if standard is None or year is None:
         raise typer.BadParameter("give --standard and --year (or a subcommand)")
-    computed = assessments.compute(engine_, principal=principal,
-                                   standard=assessments.standard_of(standard), year=year,
-                                   engine_name=engine, snapshot=snapshot, master=master)
-    run_id = assessments.record(engine_, computed, principal=principal)
+    with working(f"assessing {year} against {standard}"):
+        computed = assessments.compute(engine_, principal=principal,
+                                       standard=assessments.standard_of(standard), year=year,
+                                       engine_name=engine, snapshot=snapshot, master=master)
+    with working("recording the results"):
+        run_id = assessments.record(engine_, computed, principal=principal)
     with cli.session() as db:
         row = assessments.run_info(db, principal=principal, run_id=run_id)
     render_mapping(row, fmt, title=f"assessment run {run_id}")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tuopin.cli import context
-from tuopin.cli.output import OutputFormat, render, render_mapping, to_json
+from tuopin.cli.output import OutputFormat, render, render_mapping, to_json, working
 from tuopin.io.schema import Kind  # the choices of KIND: an enum of the standard library
 
 if TYPE_CHECKING:
@@ -137,9 +137,9 @@ def export_command(
     from tuopin.services.registry import exports
 
     cli = context.get(ctx)
-    with cli.session() as db:
+    with working(f"exporting {kind.value}"), cli.session() as db:
         table = exports.export_table(db, kind=kind, principal=cli.principal(region))
-    written = writers.write_table(table, out, fmt=writers.detect_format(out, fmt))
+        written = writers.write_table(table, out, fmt=writers.detect_format(out, fmt))
     Console(stderr=True).print(f"{written} {kind.value} rows written to {out}")
 
 

@@ -16,7 +16,7 @@ import typer
 
 from tuopin.cli import context
 from tuopin.cli.funds_cmd import funds_app
-from tuopin.cli.output import OutputFormat, render, to_json, write_rows
+from tuopin.cli.output import OutputFormat, render, to_json, working, write_rows
 
 __all__ = ["funds_app"]
 
@@ -63,10 +63,11 @@ def funds_check(
     from tuopin.services.funds import checks
 
     cli = context.get(ctx)
-    found = checks.check(cli.ready_engine(), principal=cli.principal(region),
-                         as_of=cli.as_of(as_of.date()),
-                         rules=fund_rules.load(rules) if rules else None,
-                         engine_name=engine.value, snapshot=snapshot)
+    with working("checking the books of funds"):
+        found = checks.check(cli.ready_engine(), principal=cli.principal(region),
+                             as_of=cli.as_of(as_of.date()),
+                             rules=fund_rules.load(rules) if rules else None,
+                             engine_name=engine.value, snapshot=snapshot)
     language = (lang.value if lang else cli.settings.lang)
     rows = [f.as_row(language) for f in found]
     if out is not None:

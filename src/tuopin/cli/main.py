@@ -15,9 +15,12 @@ import typer
 from tuopin.cli import (
     assess_cmd,
     audit_cmd,
+    backup_cmd,
     data_cmd,
     exits_cmd,
     funds_cmd,
+    jobs_cmd,
+    ops_cmd,
     plans_cmd,
     registry_cmd,
     report_cmd,
@@ -72,6 +75,9 @@ users_cmd.register(app)
 tokens_cmd.register(app)
 verify_cmd.register(app)
 web_cmd.register(app)
+jobs_cmd.register(app)
+backup_cmd.register(app)
+ops_cmd.register(app)
 
 
 def main() -> None:

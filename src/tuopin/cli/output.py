@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -55,7 +56,8 @@ def render(rows: Sequence[Mapping[str, Any]], fmt: OutputFormat, *, title: str =
 
         table = Table(title=title or None, show_lines=False)
         for name in names:
-            table.add_column(name)
+            # an id is copied into the next command: never cut short to fit the terminal
+            table.add_column(name, no_wrap=name == "id", min_width=None)
         for r in rows:
             table.add_row(*["" if r.get(k) is None else str(_plain(r.get(k))) for k in names])
         (console or Console()).print(table)
@@ -79,3 +81,16 @@ def write_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], path: 
     table = pa.Table.from_pylist([{k: _plain(r.get(k)) for k in columns} for r in rows]) \
         if rows else pa.table({c: pa.array([], pa.string()) for c in columns})
     write_table(table, path, fmt=detect_format(path, None))
+
+
+@contextmanager
+def working(description: str) -> Iterator[None]:
+    """A spinner with the time taken, on stderr, while a long step runs (a step whose
+    service reports no counts: an assessment run, a funds check, a snapshot, an export)."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        bar.add_task(description, total=None)
+        yield

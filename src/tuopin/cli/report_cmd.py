@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tuopin.cli import context
-from tuopin.cli.output import OutputFormat, csv_cell, render, render_mapping, to_json, write_rows
+from tuopin.cli.output import (
+    OutputFormat,
+    csv_cell,
+    render,
+    render_mapping,
+    to_json,
+    working,
+    write_rows,
+)
 
 if TYPE_CHECKING:
     from tuopin.analytics.mpi import MpiResult
@@ -186,8 +194,9 @@ def snapshot_command(
     from tuopin.services.assessment.snapshots import take_snapshot
 
     cli = context.get(ctx)
-    manifest = take_snapshot(cli.ready_engine(), principal=cli.principal(), out_dir=out,
-                             taken_at=datetime.now(UTC))
+    with working("writing the snapshot"):
+        manifest = take_snapshot(cli.ready_engine(), principal=cli.principal(), out_dir=out,
+                                 taken_at=datetime.now(UTC))
     Console(stderr=True).print(f"snapshot written to {out}")
     print(to_json(manifest.to_json()))
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
-from typing import Annotated
+import subprocess
+import sys
+from typing import Annotated, Any
 
 import typer
 
@@ -17,6 +19,9 @@ def serve_command(
     port: Annotated[int | None, typer.Option("--port", help="Default: TUOPIN_PORT.")] = None,
     workers: Annotated[int | None, typer.Option(
         "--workers", min=1, help="Worker processes. Default: TUOPIN_WORKERS.")] = None,
+    with_worker: Annotated[bool, typer.Option(
+        "--with-worker", help="Also run `tuopin worker` (the background jobs) beside the "
+        "server, stopped with it: one command for a demo or a small office.")] = False,
 ) -> None:
     """Serve the web application with uvicorn (TUOPIN_WORKERS processes on one port)."""
     import uvicorn
@@ -33,12 +38,52 @@ def serve_command(
         os.environ["TUOPIN_SECRET_KEY"] = secrets.token_urlsafe(48)
         Console(stderr=True).print("[yellow]TUOPIN_SECRET_KEY is not set: a random key is used for "
                           "this run; everyone must log in again after a restart.[/yellow]")
-    uvicorn.run("tuopin.server:app_from_env", factory=True,
-                host=host or cli.settings.host, port=port or cli.settings.port,
-                workers=count, proxy_headers=False, server_header=False,
-                # a worker importing the app on a busy 2-core machine may take longer than
-                # uvicorn's 5 s default to answer, and would be killed and restarted in a loop
-                timeout_worker_healthcheck=60)
+    jobs = _start_worker() if with_worker else None
+    try:
+        _serve(uvicorn, host or cli.settings.host, port or cli.settings.port, count,
+               cli.settings.forwarded_allow_ips)
+    finally:
+        if jobs is not None:
+            jobs.terminate()  # SIGTERM: the worker finishes the jobs in hand, then stops
+            jobs.wait()
+
+
+def _start_worker() -> subprocess.Popen[bytes]:
+    """`tuopin worker` as a child process with this process's settings (environment)."""
+    return subprocess.Popen([sys.executable, "-m", "tuopin.cli.main", "worker"])
+
+
+def _serve(uvicorn: Any, host: str, port: int, count: int, proxies: str) -> None:
+    import shutil
+    import tempfile
+
+    from tuopin import logs
+
+    # Each worker process counts the requests it answers, in files here: a scrape of
+    # /metrics, whichever worker answers it, adds up all of them (prometheus_client's
+    # multiprocess mode; services/ops/metrics.py).
+    counts = None
+    if count > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        counts = tempfile.mkdtemp(prefix="tuopin-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = counts
+    try:
+        uvicorn.run("tuopin.server:app_from_env", factory=True,
+                    host=host, port=port,
+                    workers=count, server_header=False,
+                    # the client's address and scheme as the proxy in front saw them
+                    # (X-Forwarded-For/-Proto), believed from these proxies only
+                    proxy_headers=True, forwarded_allow_ips=proxies,
+                    # JSON lines; the app writes the access lines itself, with the route
+                    # template (uvicorn's hold the raw path and query: personal data)
+                    log_config=logs.config(), access_log=False,
+                    # a worker importing the app on a busy 2-core machine may take longer
+                    # than uvicorn's 5 s default to answer, and would be killed and
+                    # restarted in a loop
+                    timeout_worker_healthcheck=60)
+    finally:
+        if counts is not None:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+            shutil.rmtree(counts, ignore_errors=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -241,6 +241,26 @@ class UploadState(Titled):
     CANCELLED = "cancelled", "cancelled"
 
 
+class JobState(Titled):
+    """Where a background job stands (tuopin worker runs it)."""
+
+    QUEUED = "queued", "waiting for a worker"
+    RUNNING = "running", "running"
+    DONE = "done", "done"
+    FAILED = "failed", "failed"
+    CANCELLED = "cancelled", "cancelled"
+
+
+class JobKind(Titled):
+    """The long work a background job does."""
+
+    IMPORT_CHECK = "import_check", "checking an uploaded file"
+    IMPORT = "import", "importing an uploaded file"
+    ASSESS = "assess", "assessment run"
+    EXPORT = "export", "export"
+    FUNDS_CHECK = "funds_check", "funds check"
+
+
 class FundSource(Titled):
     """Where a poverty-alleviation fund comes from (DOMAIN.md, Funds)."""
 

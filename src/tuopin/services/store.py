@@ -14,10 +14,16 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tuopin.storage import migrate
-from tuopin.storage.db import make_engine, readonly, session_factory, transaction
+from tuopin.storage.db import (
+    make_engine,
+    readonly,
+    session_factory,
+    transaction,
+    write_if_free,
+)
 
 __all__ = ["engine_for", "is_current", "readers", "request_transaction", "revision", "sessions",
-           "transaction", "upgrade"]
+           "transaction", "upgrade", "write_if_free"]
 
 
 def engine_for(url: str, *, echo: bool = False, pool_size: int | None = None) -> Engine:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -53,8 +54,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Never write a transaction's pages to the WAL before its commit. SQLite 3.40 (Debian 12's)
+    # can leave frames with zero checksums in the WAL when a transaction that spilled is
+    # rolled back to a savepoint and then committed (an upload's dry run) while another
+    # connection reads: the live processes do not notice, but the recovery after a crash
+    # stops at those frames and loses every later commit, or finds the file malformed
+    # (tests/services/test_worker_process.py). The price: a big transaction's pages stay in
+    # memory until it commits.
+    cursor.execute("PRAGMA cache_spill=OFF")
     cursor.close()
 
 
@@ -67,3 +76,32 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work commits on success and rolls back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def write_if_free(factory: sessionmaker[Session], work: Callable[[Session], None]) -> bool:
+    """Do a small write that may be skipped (the last use of a login or a token) in a
+    transaction of its own; on SQLite, when another connection holds the write lock (a long
+    import), give up at once instead of waiting for it. Returns whether it was written."""
+    engine = factory.kw["bind"]
+    if not is_sqlite(str(engine.url)):
+        with factory() as db, db.begin():
+            work(db)
+        return True
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection  # not through SQLAlchemy: that would BEGIN
+        assert raw is not None
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            with Session(bind=conn) as db:
+                work(db)
+                db.commit()
+            return True
+        except OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            return False
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
@@ -27,7 +28,9 @@ from tuopin.services.access.throttle import (
     id_search_quota,
     reveal_quota,
 )
-from tuopin.services.imports.uploads import UploadLimits
+from tuopin.services.jobs.context import environment
+from tuopin.services.jobs.runner import Runner
+from tuopin.services.ops.metrics import Metrics
 from tuopin.web import csrf, errors
 from tuopin.web.bodylimit import BodyLimit
 from tuopin.web.keepalive import KeepAliveRecycling
@@ -37,9 +40,11 @@ from tuopin.web.routes import (
     auth,
     casework,
     funds,
+    health,
     home,
     households,
     imports,
+    jobs,
     lists,
     plans,
     regions,
@@ -49,6 +54,7 @@ from tuopin.web.routes import (
 )
 from tuopin.web.security import SecurityHeaders
 from tuopin.web.state import WebState
+from tuopin.web.telemetry import Telemetry
 from tuopin.web.templating import make_templates
 from tuopin.web.ttlcache import TTLCache
 
@@ -64,26 +70,18 @@ def _secret_key(settings: Settings) -> str:
     return secrets.token_urlsafe(48)
 
 
-def upload_limits(settings: Settings) -> UploadLimits:
-    """What an upload may be, from the settings."""
-    return UploadLimits(max_bytes=settings.evidence_max_bytes,
-                        max_rows=settings.upload_max_rows,
-                        max_unpacked_bytes=settings.upload_max_unpacked_bytes,
-                        retention=settings.upload_retention_seconds)
-
-
 def create_app(settings: Settings, *, hasher: PasswordHasher | None = None,
                today: Callable[[], date] = date.today,
                background: Executor | None = None) -> FastAPI:
     """The web application for ``settings``; its engine is disposed of at shutdown.
 
-    ``background`` runs the work kept off the request path (default: one thread of its own;
-    tests hand one that runs the work at once).
+    Long work (checking and importing uploads, assessment runs, exports, funds checks) is
+    queued as a job for `tuopin worker`; ``background``, when given (tests hand one that runs
+    the work at once), runs each job here instead, after the response that queued it.
     """
     # a connection for each of the threadpool's concurrent requests, up to db_pool_size
     engine = store.engine_for(settings.database_url, echo=settings.echo_sql,
                               pool_size=settings.db_pool_size)
-    worker = background or ThreadPoolExecutor(max_workers=1, thread_name_prefix="tuopin-bg")
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -92,23 +90,27 @@ def create_app(settings: Settings, *, hasher: PasswordHasher | None = None,
         # household page under load). FastAPI runs every plain `def` in this pool.
         to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
         yield
-        worker.shutdown(wait=True)
+        if background is not None:
+            background.shutdown(wait=True)
         engine.dispose()
 
     app = FastAPI(title="tuopin", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None, dependencies=[Depends(csrf.protect)])
     sessions = store.sessions(engine)
+    probes = ProbeLimiter(settings.probe_max, settings.probe_window_seconds)
+    runner = Runner(environment(settings, engine, today=today, probes=probes),
+                    name=f"web:{os.getpid()}")
     app.state.web = WebState(
         settings=settings, sessions=sessions, readers=store.readers(engine),
         templates=make_templates(),
         limiter=LoginLimiter(settings.login_max_failures,
                              settings.login_max_failures_per_address,
                              settings.login_window_seconds),
-        probes=ProbeLimiter(settings.probe_max, settings.probe_window_seconds),
+        probes=probes,
         reveals=reveal_quota(settings.reveal_max),
         id_searches=IdSearches(sessions, id_search_quota(settings.id_search_max)),
         session_limits=SessionLimits(settings.session_idle_seconds, settings.session_max_age),
-        upload_limits=upload_limits(settings), background=worker,
+        upload_limits=runner.env.upload_limits, background=background, jobs=runner,
         figures=TTLCache(settings.dashboard_cache_seconds), hasher=hasher, today=today,
     )
     # The signed cookie carries the server-side session's token (and the language, the
@@ -120,11 +122,14 @@ def create_app(settings: Settings, *, hasher: PasswordHasher | None = None,
     app.add_middleware(BodyLimit, limit=settings.evidence_max_bytes)
     app.add_middleware(KeepAliveRecycling, every=settings.keepalive_requests,
                        threads=settings.web_threads)
+    # outermost: it times the whole answer and gives every request (the API's too) its id
+    app.state.metrics = Metrics(app.state.web.readers)
+    app.add_middleware(Telemetry, metrics=app.state.metrics)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     # registration before households: /households/new is not a household number
-    for module in (assets, auth, home, regions, registration, plans, casework, households,
-                   lists, imports, funds, verification, admin, tokens):
+    for module in (health, assets, auth, home, regions, registration, plans, casework,
+                   households, lists, imports, jobs, funds, verification, admin, tokens):
         app.include_router(module.router)
     return app
 

@@ -26,7 +26,7 @@ from tuopin.i18n import normalize_lang
 from tuopin.services.access import sessions, users
 from tuopin.services.access.principal import Principal
 from tuopin.services.access.users import User
-from tuopin.services.store import request_transaction, transaction
+from tuopin.services.store import request_transaction, write_if_free
 from tuopin.web.csrf import SAFE_METHODS
 from tuopin.web.state import WebState, state_of
 
@@ -101,9 +101,10 @@ def current_user(request: Request, db: SessionDep) -> User:
         request.session.pop(SESSION_TOKEN, None)
         raise LoginRequired
     if found.stale:
-        if request.method in SAFE_METHODS:  # a read-only transaction: write on the side
-            with transaction(state.sessions) as writer:
-                sessions.touch(writer, key=found.key, now=now)
+        if request.method in SAFE_METHODS:  # a read-only transaction: write on the side,
+            # or - the store busy with a long write, an import - at a later request
+            write_if_free(state.sessions, lambda writer: sessions.touch(
+                writer, key=found.key, now=now))
         else:  # this request writes already (and on SQLite holds the write lock)
             sessions.touch(db, key=found.key, now=now)
     request.state.user = found.user

@@ -2,17 +2,19 @@
 
 NotFound → 404, PermissionDenied → 403, ValidationFailed → 400 with every problem,
 Conflict → 409 (a stale form shows what changed), no session → the login page, too many
-failed logins → 429. A form that set ``request.state.form`` is shown again with its errors.
+failed logins → 429, anything unforeseen → 500. A form that set ``request.state.form`` is
+shown again with its errors. Every error page shows the request's id (as the logs have it).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tuopin.domain.errors import (
@@ -29,6 +31,9 @@ from tuopin.i18n import N_, gettext, translate
 from tuopin.io.problems import Problem
 from tuopin.web.deps import LoginRequired, lang_of
 from tuopin.web.state import state_of
+from tuopin.web.telemetry import HEADER, request_id
+
+log = logging.getLogger("tuopin.web")
 
 TITLES = {400: N_("The input was not accepted"), 403: N_("Not allowed"),
           404: N_("Not found"), 409: N_("Someone else saved first"),
@@ -48,7 +53,8 @@ def page(request: Request, status: int, message: str, problems: list[str] | None
     else:
         text = translate(message, lang, **values) if values else gettext(message, lang)
     context: dict[str, Any] = {"status": status, "heading": gettext(TITLES[status], lang),
-                               "message": text, "problems": problems or []}
+                               "message": text, "problems": problems or [],
+                               "request_id": request_id(request)}
     name = "_error.html" if request.headers.get("hx-request") else "error.html"
     return state_of(request).templates.TemplateResponse(request, name, context,
                                                         status_code=status, headers=headers)
@@ -100,6 +106,20 @@ def on_http(request: Request, exc: Exception) -> Response:
     return Response(str(exc.detail), status_code=exc.status_code)
 
 
+def on_error(request: Request, exc: Exception) -> Response:
+    """An unforeseen error: a page with the request's id, which the log's traceback has too
+    (Starlette raises the error on to the server, which logs it, after this answer)."""
+    rid = request_id(request) or ""
+    # the scope's app is the API's when the error came from there (it answered already)
+    if getattr(request.app.state, "web", None) is not None:
+        try:
+            return page(request, 500, TITLES[500], headers={HEADER: rid})
+        except Exception:  # noqa: BLE001 - the page itself failed: a plain answer still goes
+            log.exception("rendering the error page failed")
+    return PlainTextResponse(f"500 Something went wrong / 出错了. Request id: {rid}",
+                             status_code=500, headers={HEADER: rid})
+
+
 def install(app: FastAPI) -> None:
     """Register every handler on ``app``."""
     app.add_exception_handler(NotFound, lambda r, e: page(r, 404, str(e)))
@@ -111,3 +131,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError,
                               lambda r, e: page(r, 400, TITLES[400]))
+    app.add_exception_handler(Exception, on_error)

@@ -17,6 +17,7 @@ from tuopin.services.access.probes import IdSearches
 from tuopin.services.access.sessions import SessionLimits
 from tuopin.services.access.throttle import LoginLimiter, ProbeLimiter, QuotaLimiter
 from tuopin.services.imports.uploads import UploadLimits
+from tuopin.services.jobs.runner import Runner
 from tuopin.web.ttlcache import TTLCache
 
 
@@ -32,7 +33,10 @@ class WebState:
     id_searches: IdSearches
     session_limits: SessionLimits
     upload_limits: UploadLimits
-    background: Executor  # work kept off the request path (checking and importing uploads)
+    # Long work is a job in the store, run by `tuopin worker`; ``background`` (tests, or a
+    # store without a worker) runs each job as soon as the request that queued it is done.
+    background: Executor | None
+    jobs: Runner  # runs a job here, on ``background``
     figures: TTLCache  # the dashboard's registry and workflow counts
     hasher: PasswordHasher | None = None  # None: argon2-cffi's defaults
     today: Callable[[], date] = date.today

@@ -78,6 +78,11 @@ class Action(StrEnum):
     # accounts
     MANAGE_USERS = "manage_users"
     OWN_TOKENS = "own_tokens"  # one's own API tokens: make, list, revoke (another's: MANAGE_USERS)
+    # running the system: backup and restore, removing unreferenced files, anchoring the
+    # audit head (the server's administrator, in practice the command line's operator)
+    MAINTAIN = "maintain"
+    # background jobs: everyone sees and cancels their own; these see their region's
+    SUPERVISE_JOBS = "supervise_jobs"
 
 
 EVERYONE = frozenset(Role)
@@ -134,6 +139,8 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.MANAGE_USERS: COUNTY_UP,
     # a token acts with its account's role and region, never more: anyone may hold one
     Action.OWN_TOKENS: EVERYONE,
+    Action.MAINTAIN: frozenset({Role.ADMIN}),
+    Action.SUPERVISE_JOBS: COUNTY_UP,
 }
 
 STEP_ACTIONS = {

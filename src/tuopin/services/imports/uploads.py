@@ -7,8 +7,7 @@ found: the typed rows and every problem (upload_files). The user reads the repor
 the problems, and confirms; the import then runs in the background too, from the kept rows.
 An upload is its uploader's alone; it is removed once imported or cancelled, or when it
 expires. A progress page follows the stages (received → checking → checked → importing →
-imported). The operations issue puts these tasks on a job queue; here the web's own
-background thread runs them.
+imported). Each task is a background job (services/jobs), run by `tuopin worker`.
 """
 
 from __future__ import annotations
@@ -41,7 +40,13 @@ from tuopin.services.access.policy import Action, changes, reads
 from tuopin.services.access.principal import Principal
 from tuopin.services.access.throttle import ProbeLimiter
 from tuopin.services.imports import upload_files
-from tuopin.services.imports.files import ImportResult, Source, action_of, import_validated
+from tuopin.services.imports.files import (
+    ImportResult,
+    Progress,
+    Source,
+    action_of,
+    import_validated,
+)
 from tuopin.storage.models import ImportUploadRecord
 
 log = logging.getLogger("tuopin.uploads")
@@ -267,12 +272,14 @@ def _transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
         db.commit()
 
 
-def _step(sessions: sessionmaker[Session], upload_id: str, state: UploadState, stage: str,
-          done: int, clock: Clock, result: dict[str, Any] | None = None) -> None:
-    with _transaction(sessions) as db:
+def _step(task: Task, upload_id: str, state: UploadState, stage: str, done: int,
+          result: dict[str, Any] | None = None) -> None:
+    if task.progress is not None and stage:
+        task.progress(stage, done, len(STAGES))
+    with _transaction(task.sessions) as db:
         record = db.get(ImportUploadRecord, upload_id)
         if record is not None:
-            _move(record, state, stage, done, clock(), result)
+            _move(record, state, stage, done, task.clock(), result)
 
 
 def _summary(result: ImportResult) -> dict[str, Any]:
@@ -302,6 +309,7 @@ class Task:
     limits: UploadLimits = UploadLimits()
     probe_limiter: ProbeLimiter | None = None
     clock: Clock = time.time
+    progress: Progress | None = None  # the job's progress bar: (stage, done, total)
 
 
 @changes(Action.IMPORT)
@@ -311,8 +319,9 @@ def run_check(*, principal: Principal, task: Task, upload_id: str) -> None:
     try:
         with _transaction(task.sessions) as db:
             record = _record(db, principal, upload_id)
-            if record.state != S.RECEIVED.value:
-                return  # cancelled (or taken up) while it waited
+            # CHECKING: a worker died while checking it, and its job is run again
+            if record.state not in (S.RECEIVED.value, S.CHECKING.value):
+                return  # cancelled (or checked) while it waited
             kind, name = Kind(record.kind), record.filename
             encoding, sheet, sha256 = record.encoding, record.sheet, record.sha256
             _move(record, S.CHECKING, "read", 1, clock())
@@ -322,36 +331,37 @@ def run_check(*, principal: Principal, task: Task, upload_id: str) -> None:
         raw = read_file(path, encoding=encoding, sheet=sheet if path.suffix == ".xlsx" else
                         None, name=name, max_rows=task.limits.max_rows,
                         max_unpacked_bytes=task.limits.max_unpacked_bytes)
-        upload_files.drop_received(data_dir, upload_id)
-        _step(task.sessions, upload_id, S.CHECKING, "validate", 2, clock)
+        _step(task, upload_id, S.CHECKING, "validate", 2)
         validated = validate_file(raw, kind, today=task.today)
         upload_files.save_problems(data_dir, upload_id, "validation", validated.problems)
         upload_files.save_validated(data_dir, upload_id, validated)
-        _step(task.sessions, upload_id, S.CHECKING, "check", 3, clock)
+        _step(task, upload_id, S.CHECKING, "check", 3)
         with _transaction(task.sessions) as db:
             result = import_validated(
                 db, principal=principal, kind=kind, validated=validated,
                 source=Source(name, sha256, len(raw), raw.encoding), dry_run=True,
                 skip_invalid=True, probe_limiter=task.probe_limiter)
         upload_files.save_problems(data_dir, upload_id, "problems", result.problems)
-        _step(task.sessions, upload_id, S.CHECKED, "", len(STAGES), clock, _summary(result))
+        # kept until now: a check cut short (its worker killed) starts again from the file
+        upload_files.drop_received(data_dir, upload_id)
+        _step(task, upload_id, S.CHECKED, "", len(STAGES), _summary(result))
     except ValidationFailed as exc:  # the file as a whole: unreadable, too large, ...
         upload_files.save_problems(data_dir, upload_id, "problems", list(exc.problems))
         upload_files.drop_received(data_dir, upload_id)
-        _step(task.sessions, upload_id, S.FAILED, "", 0, clock,
+        _step(task, upload_id, S.FAILED, "", 0,
               {"problems": len(exc.problems), "error": {"msgid": UNREADABLE}})
     except TooManyAttempts as exc:
         upload_files.remove(data_dir, upload_id)
-        _step(task.sessions, upload_id, S.FAILED, "", 0, clock, _failed(exc))
+        _step(task, upload_id, S.FAILED, "", 0, _failed(exc))
     except Exception as exc:  # noqa: BLE001 - a task must end in a state, never vanish
         log.exception("checking upload %s failed", upload_id)
-        _step(task.sessions, upload_id, S.FAILED, "", 0, clock, _failed(exc))
+        _step(task, upload_id, S.FAILED, "", 0, _failed(exc))
 
 
 @changes(Action.IMPORT)
 def run_import(*, principal: Principal, task: Task, upload_id: str) -> None:
     """Import a confirmed upload from its kept rows (in the background); never raises."""
-    clock, data_dir = task.clock, task.data_dir
+    data_dir = task.data_dir
     try:
         with _transaction(task.sessions) as db:
             record = _record(db, principal, upload_id)
@@ -366,17 +376,17 @@ def run_import(*, principal: Principal, task: Task, upload_id: str) -> None:
                 db, principal=principal, kind=kind, validated=validated,
                 source=Source(name, sha256, int(summary.get("rows", 0))), dry_run=False,
                 skip_invalid=bool(summary.get("skip_invalid")),
-                probe_limiter=task.probe_limiter)
+                probe_limiter=task.probe_limiter, progress=task.progress)
         if not result.written:  # the registry changed since the check
             upload_files.save_problems(data_dir, upload_id, "problems", result.problems)
-            _step(task.sessions, upload_id, S.CHECKED, "", len(STAGES), clock,
+            _step(task, upload_id, S.CHECKED, "", len(STAGES),
                   {**_summary(result), "error": {"msgid": CHANGED}})
             return
         upload_files.remove(data_dir, upload_id)
-        _step(task.sessions, upload_id, S.IMPORTED, "", len(STAGES), clock, _summary(result))
+        _step(task, upload_id, S.IMPORTED, "", len(STAGES), _summary(result))
     except TooManyAttempts as exc:
         upload_files.remove(data_dir, upload_id)
-        _step(task.sessions, upload_id, S.FAILED, "", 0, clock, _failed(exc))
+        _step(task, upload_id, S.FAILED, "", 0, _failed(exc))
     except Exception as exc:  # noqa: BLE001 - a task must end in a state, never vanish
         log.exception("importing upload %s failed", upload_id)
-        _step(task.sessions, upload_id, S.FAILED, "", 0, clock, _failed(exc))
+        _step(task, upload_id, S.FAILED, "", 0, _failed(exc))

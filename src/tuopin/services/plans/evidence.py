@@ -56,7 +56,13 @@ def path_of(data_dir: Path, sha256: str, content_type: str) -> Path:
 
 def _write_once(path: Path, data: bytes) -> None:
     if path.exists():
-        return  # same hash, same bytes: already stored
+        # same hash, same bytes: already stored. Touched: `uploads prune` removes only files
+        # unreferenced for a day, and this one is about to be referenced again
+        try:
+            os.utime(path)
+            return
+        except FileNotFoundError:
+            pass  # removed in between: written again below
     path.parent.mkdir(parents=True, exist_ok=True)
     # write then rename, so a crash never leaves a half file under the final name
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")

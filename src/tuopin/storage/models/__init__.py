@@ -19,6 +19,7 @@ from tuopin.storage.models.funds import (
     ProjectRecord,
 )
 from tuopin.storage.models.imports import ImportUploadRecord
+from tuopin.storage.models.jobs import JobRecord, JobWorkerRecord
 from tuopin.storage.models.plans import (
     EvidenceRecord,
     MeasureRecord,
@@ -70,6 +71,8 @@ __all__ = [
     "HelperRecord",
     "HouseholdRecord",
     "ImportUploadRecord",
+    "JobRecord",
+    "JobWorkerRecord",
     "MeasureRecord",
     "MemberRecord",
     "MonitoringCaseRecord",

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from tuopin.i18n import normalize_lang
 from tuopin.services.access import sessions, users
+from tuopin.services.ops import metrics
 from tuopin.web import csrf
 from tuopin.web.deps import SESSION_LANG, SESSION_TOKEN, SessionDep, StateDep
 
@@ -44,6 +45,7 @@ def login(request: Request, db: SessionDep, state: StateDep,
     user = users.authenticate(db, username=name, password=password, hasher=state.hasher)
     if user is None:
         state.limiter.failed(db, name, _address(request))
+        metrics.login_failed(request.state, "web")
         return state.templates.TemplateResponse(
             request, "login.html", {"next": safe_next(next), "failed": True, "username": name},
             status_code=401)

@@ -2,9 +2,9 @@
 
 Uploading only stores the file (services/imports/uploads.py); the check - reading the file
 once, validating it, a dry run against the registry with the user's scope - runs in the
-background, and the upload's page follows it (htmx polls it while the work goes on). The
-report lists every problem; only a confirmation imports the kept rows, in the background
-too. An upload is its uploader's alone: any other id answers 404.
+background (a job for `tuopin worker`), and the upload's page follows it (htmx polls it
+while the work goes on). The report lists every problem; only a confirmation imports the
+kept rows, in a job too. An upload is its uploader's alone: any other id answers 404.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
+from tuopin.domain.enums import JobKind
 from tuopin.i18n import N_
 from tuopin.io.problems import Problem, as_rows
 from tuopin.io.schema import Kind
@@ -23,9 +24,10 @@ from tuopin.services.access import policy
 from tuopin.services.access.policy import Action
 from tuopin.services.access.principal import Principal
 from tuopin.services.imports import uploads
-from tuopin.services.imports.uploads import Task, UploadView
+from tuopin.services.imports.uploads import UploadView
+from tuopin.services.jobs import queue
 from tuopin.web.deps import LangDep, PrincipalDep, SessionDep, StateDep, TodayDep
-from tuopin.web.state import WebState
+from tuopin.web.routes.jobs import dispatch
 
 router = APIRouter(prefix="/import")
 CSV = "text/csv; charset=utf-8"
@@ -68,11 +70,6 @@ def _form(principal: Principal, kind: str = "", encoding: str = "",
     return ImportForm(kinds, kind, encoding, sheet)
 
 
-def _task(state: WebState, principal: Principal, today: Any) -> Task:
-    return Task(state.sessions, principal, state.settings.data_dir, today,
-                state.upload_limits, state.probes)
-
-
 def _page(view: UploadView, lang: str) -> dict[str, object]:
     """The upload page's data: where it stands, its counts, the first problems."""
     return {"upload": view, "kind_title": KIND_TITLES[view.kind],
@@ -106,10 +103,9 @@ def receive(request: Request, db: SessionDep, state: StateDep, principal: Princi
         stream=file.file if file is not None else io.BytesIO(),
         data_dir=state.settings.data_dir, limits=state.upload_limits,
         encoding=encoding or None, sheet=sheet or None)
-    # handed to the background once the response is sent: the request's transaction (and
-    # with it the upload's row) is committed by then
-    after.add_task(state.background.submit, uploads.run_check, principal=principal,
-                   task=_task(state, principal, today), upload_id=upload_id)
+    job_id = queue.start(db, principal=principal, kind=JobKind.IMPORT_CHECK,
+                         args={"upload": upload_id, "today": today.isoformat()})
+    dispatch(state, after, job_id)
     return RedirectResponse(f"/import/{upload_id}", status_code=303)
 
 
@@ -137,8 +133,9 @@ def confirm(db: SessionDep, state: StateDep, principal: PrincipalDep, today: Tod
             after: BackgroundTasks, upload_id: str,
             skip_invalid: Annotated[bool, Form()] = False) -> Response:
     uploads.confirm(db, principal=principal, upload_id=upload_id, skip_invalid=skip_invalid)
-    after.add_task(state.background.submit, uploads.run_import, principal=principal,
-                   task=_task(state, principal, today), upload_id=upload_id)
+    job_id = queue.start(db, principal=principal, kind=JobKind.IMPORT,
+                         args={"upload": upload_id, "today": today.isoformat()})
+    dispatch(state, after, job_id)
     return RedirectResponse(f"/import/{upload_id}", status_code=303)
 
 

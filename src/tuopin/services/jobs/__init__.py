@@ -1,0 +1,1 @@
+"""Background jobs: long work queued in the store and run by `tuopin worker`."""

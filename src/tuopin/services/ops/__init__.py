@@ -1,0 +1,1 @@
+"""Running tuopin: backup and restore, health, housekeeping."""
