@@ -46,6 +46,7 @@ from tuopin.domain.enums import (
 from tuopin.domain.errors import NotFound, PermissionDenied
 from tuopin.domain.scope import Scope
 from tuopin.domain.verification import VerificationKind
+from tuopin.io.odk import read_export
 from tuopin.io.readers import read_file
 from tuopin.io.schema import Kind
 from tuopin.io.validate import validate_file
@@ -57,6 +58,7 @@ from tuopin.services.assessment import runs
 from tuopin.services.exits import household_exits as exits
 from tuopin.services.funds import pages as fund_pages
 from tuopin.services.imports import files, synthetic, uploads
+from tuopin.services.imports import odk as odk_import
 from tuopin.services.jobs import queue as job_queue
 from tuopin.services.jobs import starts as job_starts
 from tuopin.services.monitoring import cases as monitoring
@@ -288,6 +290,18 @@ def _households_file(world: World) -> Path:
     return write_csv(world.folder / "households.csv", rows)
 
 
+def _odk_export(world: World) -> Path:
+    """An ODK Central export with one submission: TARGET's 2020 survey and a new member."""
+    from odk_exports import central_zip
+
+    survey = {"household_number": TARGET, "year": "2020", "household_size": "3",
+              "food_secure": "yes", "clothing_secure": "yes", "housing_grade": "B"}
+    member = {"_parent": 0, "id_number": "621121201001010016", "name": "新人",
+              "relation": "child"}
+    return central_zip(world.folder / "odk.csv.zip", "tuopin_cn_national_2020", [survey],
+                       {"members": [member]})
+
+
 def _store(world: World) -> EvidenceStore:
     return EvidenceStore(world.folder, 1_000_000)
 
@@ -358,6 +372,10 @@ WRITES: dict[str, Call] = {
     "imports.files.import_validated": lambda db, p, w: files.import_validated(
         db, principal=p, kind=Kind.HOUSEHOLDS, validated=_validated(w),
         source=files.Source("h.csv", "0" * 64, 1)),
+    "imports.odk.import_odk": lambda db, p, w: odk_import.import_odk(
+        w.engine, principal=p, path=_odk_export(w), today=TODAY),
+    "imports.odk.import_export": lambda db, p, w: odk_import.import_export(
+        db, principal=p, export=read_export(_odk_export(w)), today=TODAY),
     "imports.synthetic.load_synthetic": lambda db, p, w: synthetic.load_synthetic(
         w.engine, principal=p, config=SynthConfig(households=2, seed=1), today=TODAY),
     "imports.uploads.receive": lambda db, p, w: uploads.receive(
@@ -536,7 +554,8 @@ OUTSIDE_REFUSED: dict[str, tuple[type[Exception], ...]] = {
 FIND_NOTHING = {"plans.household_plans.approve_all", "plans.ledger.remeasure",
                 "exits.household_exits.mark_returns", "monitoring.cases.scan",
                 "plans.household_plans.draft", "imports.files.import_file",
-                "imports.files.import_raw", "imports.files.import_validated"}
+                "imports.files.import_raw", "imports.files.import_validated",
+                "imports.odk.import_odk", "imports.odk.import_export"}
 # not about the registry's regions: the operator's, or the uploader's own
 NOT_REGIONAL = {"imports.synthetic.load_synthetic", "assessment.runs.record",
                 "imports.uploads.receive", "imports.uploads.confirm", "imports.uploads.cancel",
@@ -570,7 +589,7 @@ def _finds_nothing(world: World, name: str, principal: Principal) -> None:
             result = None
         finally:
             db.rollback()
-    if isinstance(result, files.ImportResult):
+    if isinstance(result, files.ImportResult | odk_import.OdkImportResult):
         assert result.problems and not result.written
     assert world.events() == before
 

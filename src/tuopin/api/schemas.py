@@ -90,6 +90,19 @@ class Member(BaseModel):
     version: int
 
 
+class SurveySubmission(BaseModel):
+    """Where a survey collected on a phone came from (ODK Central, KoboToolbox)."""
+
+    instance_id: str = Field(description="The submission's stable id (Central's KEY, Kobo's "
+                                         "uuid); an edit keeps it")
+    current_id: str | None = Field(description="The instance id of the edit last imported")
+    form_id: str | None
+    form_version: str | None
+    submitter: str | None
+    submitted_at: str | None = Field(description="As the survey server exported it")
+    source: str = Field(description="central, kobo-xlsx or kobo-csv")
+
+
 class Survey(BaseModel):
     """年度信息采集: money in yuan."""
 
@@ -113,6 +126,8 @@ class Survey(BaseModel):
     water_scarce_area: bool | None
     collected_by: str | None
     collected_on: date | None
+    submission: SurveySubmission | None = Field(
+        default=None, description="Set when the survey was collected on a phone")
 
 
 class SurveyValues(BaseModel):

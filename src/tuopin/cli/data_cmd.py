@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -15,10 +16,17 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from tuopin.services.imports.files import ImportResult
+    from tuopin.services.imports.odk import OdkImportResult
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
 LangOpt = Annotated[str | None, typer.Option(
     "--lang", help="Language of messages: zh or en (default: TUOPIN_LANG).")]
+
+
+# What `tuopin import` reads: a kind of file, or `odk`: the export of a phone survey (ODK
+# Central's .csv.zip, KoboToolbox's XLSX or CSV), whose submissions hold surveys and members.
+ODK = "odk"
+Source = cast(type[StrEnum], StrEnum("Source", {**{k.name: k.value for k in Kind}, "ODK": ODK}))
 
 
 def _progress() -> Progress:
@@ -37,8 +45,12 @@ def _progress() -> Progress:
 
 def import_command(
     ctx: typer.Context,
-    kind: Annotated[Kind, typer.Argument(help="regions, households, members, surveys, helpers")],
-    file: Annotated[Path, typer.Argument(help="CSV, XLSX or Parquet file.")],
+    kind: Annotated[Source, typer.Argument(  # type: ignore[valid-type]
+        help="regions, households, members, surveys, helpers, the books of funds (funds, "
+             "projects, allocations, disbursements), or odk: a phone survey's export")],
+    file: Annotated[Path, typer.Argument(
+        help="CSV, XLSX or Parquet file; for odk: ODK Central's .csv.zip or KoboToolbox's "
+             "XLSX or CSV export.")],
     lang: LangOpt = None,
     report_file: Annotated[Path | None, typer.Option(
         "--report", help="Write every problem to this CSV or XLSX file.")] = None,
@@ -50,14 +62,29 @@ def import_command(
     encoding: Annotated[str | None, typer.Option(
         "--encoding", help="CSV encoding (default: UTF-8, else GB18030).")] = None,
     sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX sheet name.")] = None,
+    form: Annotated[Path | None, typer.Option(
+        "--form", help="odk: the XLSForm the submissions were collected with.")] = None,
+    mapping: Annotated[Path | None, typer.Option(
+        "--map", help="odk: a TOML file mapping another form's field names and choice values "
+                      "onto tuopin's.")] = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Validate a file and write it to the registry: all rows or none."""
+    if kind == ODK:
+        if skip_invalid or rejects or encoding or sheet:
+            raise typer.BadParameter("odk imports all submissions or none: --skip-invalid, "
+                                     "--rejects, --encoding and --sheet do not apply")
+        _import_odk(ctx, file, form=form, mapping=mapping, lang=lang, report_file=report_file,
+                    dry_run=dry_run, fmt=fmt)
+        return
+    if form or mapping:
+        raise typer.BadParameter("--form and --map are for `tuopin import odk`")
     if skip_invalid and rejects is None:
         raise typer.BadParameter("--skip-invalid needs --rejects FILE")
     from tuopin.io import report
     from tuopin.services.imports import files as imports
 
+    kind = Kind(kind)
     cli = context.get(ctx)
     lang = lang or cli.settings.lang
     engine = cli.ready_engine()
@@ -79,6 +106,55 @@ def import_command(
     _show_result(file, result, fmt, lang)
     if result.problems and not skip_invalid:
         raise typer.Exit(1)
+
+
+def _import_odk(ctx: typer.Context, file: Path, *, form: Path | None, mapping: Path | None,
+                lang: str | None, report_file: Path | None, dry_run: bool,
+                fmt: OutputFormat) -> None:
+    from tuopin.io import report
+    from tuopin.services.imports import odk
+
+    cli = context.get(ctx)
+    lang = lang or cli.settings.lang
+    engine = cli.ready_engine()
+    with _progress() as bar:
+        task = bar.add_task("import odk", total=None)
+
+        def tick(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=f"odk: {stage}", completed=done, total=total)
+
+        result = odk.import_odk(engine, principal=cli.principal(), path=file,
+                                today=cli.today(), form=form, mapping=mapping,
+                                dry_run=dry_run, progress=tick)
+    if report_file and result.problems:
+        report.write_problems(result.problems, report_file, lang=lang)
+    _show_odk(file, result, fmt, lang)
+    if result.problems:
+        raise typer.Exit(1)
+
+
+def _show_odk(file: Path, result: OdkImportResult, fmt: OutputFormat, lang: str) -> None:
+    """Like _show_result; problems lead with the submission they belong to."""
+    from rich.console import Console
+
+    from tuopin.io.problems import RECORD_COLUMNS, as_rows
+
+    summary = result.summary()
+    summary["file"] = str(file)
+    problems = as_rows(result.problems, lang)
+    if fmt is OutputFormat.JSON:
+        print(to_json({**summary, "problems": problems}))
+        return
+    columns = list(RECORD_COLUMNS)
+    if fmt is OutputFormat.CSV:
+        render(problems, fmt, columns=columns)
+        Console(stderr=True).print(summary)
+        return
+    if problems:
+        render(problems, fmt, title=f"{file.name}: {len(problems)} problems", columns=columns)
+    render_mapping({**summary, "surveys": "/".join(map(str, summary["surveys"])),
+                    "members": "/".join(map(str, summary["members"]))}, fmt,
+                   title="import odk (inserted/updated/unchanged)")
 
 
 def _show_result(file: Path, result: ImportResult, fmt: OutputFormat,

@@ -18,6 +18,7 @@ from tuopin.cli import (
     backup_cmd,
     data_cmd,
     exits_cmd,
+    form_cmd,
     funds_cmd,
     jobs_cmd,
     ops_cmd,
@@ -74,6 +75,7 @@ funds_cmd.register(app)
 users_cmd.register(app)
 tokens_cmd.register(app)
 verify_cmd.register(app)
+form_cmd.register(app)
 web_cmd.register(app)
 jobs_cmd.register(app)
 backup_cmd.register(app)

@@ -21,6 +21,9 @@ class Problem:
     value: str
     reason: str
     params: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
+    # the record the row belongs to when a row is not a whole record (a phone submission's
+    # instance id: its members are rows of another sheet)
+    record: str = ""
 
     def message(self, lang: str) -> str:
         """The reason in ``lang``; a param given as {"zh": ..., "en": ...} is picked by lang."""
@@ -33,11 +36,21 @@ class Problem:
 
 
 REPORT_COLUMNS = ("row", "column", "value", "reason")
+# a report of problems that belong to records (submissions) leads with the record
+RECORD_COLUMNS = ("record", *REPORT_COLUMNS)
+
+
+def has_records(problems: list[Problem]) -> bool:
+    """True when the problems name their records (a report then shows that column)."""
+    return any(p.record for p in problems)
 
 
 def as_rows(problems: list[Problem], lang: str) -> list[dict[str, object]]:
-    """Problems as report rows with the columns ``row, column, value, reason``."""
+    """Problems as report rows with the columns ``row, column, value, reason`` (and
+    ``record`` first when the problems name their records)."""
+    records = has_records(problems)
     return [
-        {"row": p.row, "column": p.column, "value": p.value, "reason": p.message(lang)}
-        for p in sorted(problems, key=lambda p: (p.row, p.column))
+        {**({"record": p.record} if records else {}),
+         "row": p.row, "column": p.column, "value": p.value, "reason": p.message(lang)}
+        for p in sorted(problems, key=lambda p: (p.record, p.row, p.column))
     ]

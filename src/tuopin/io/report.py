@@ -6,12 +6,15 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from tuopin.io.problems import REPORT_COLUMNS, Problem, as_rows
+from tuopin.io.problems import RECORD_COLUMNS, REPORT_COLUMNS, Problem, as_rows, has_records
 from tuopin.io.writers import detect_format, write_table
 
 # The row number is a number so that the report sorts and filters as one in Excel.
 REPORT_SCHEMA = pa.schema(
     [pa.field(name, pa.int64() if name == "row" else pa.string()) for name in REPORT_COLUMNS]
+)
+RECORD_REPORT_SCHEMA = pa.schema(
+    [pa.field(name, pa.int64() if name == "row" else pa.string()) for name in RECORD_COLUMNS]
 )
 # Columns the reject file adds around the original ones; the importer ignores them.
 ROW_COLUMN, REASON_COLUMN = "row", "reason"
@@ -19,10 +22,12 @@ REASON_SEPARATOR = "; "
 
 
 def write_problems(problems: list[Problem], path: Path, *, lang: str) -> None:
-    """Write the validation report (``row, column, value, reason``) as CSV or XLSX."""
+    """Write the validation report (``row, column, value, reason``, led by ``record`` when
+    the problems name their records) as CSV or XLSX."""
     fmt = _report_format(path)
     rows = as_rows(problems, lang)
-    table = pa.Table.from_pylist(rows, schema=REPORT_SCHEMA)
+    schema = RECORD_REPORT_SCHEMA if has_records(problems) else REPORT_SCHEMA
+    table = pa.Table.from_pylist(rows, schema=schema)
     write_table(table, path, fmt=fmt)
 
 

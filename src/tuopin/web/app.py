@@ -39,6 +39,7 @@ from tuopin.web.routes import (
     assets,
     auth,
     casework,
+    fieldwork,
     funds,
     health,
     home,
@@ -129,7 +130,8 @@ def create_app(settings: Settings, *, hasher: PasswordHasher | None = None,
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     # registration before households: /households/new is not a household number
     for module in (health, assets, auth, home, regions, registration, plans, casework,
-                   households, lists, imports, jobs, funds, verification, admin, tokens):
+                   households, lists, imports, jobs, funds, verification, admin, tokens,
+                   fieldwork):
         app.include_router(module.router)
     return app
 

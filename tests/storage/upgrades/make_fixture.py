@@ -141,6 +141,8 @@ def populate(old: Old) -> None:
         old("tokens", "create", "admin1", "--name", "fixture")
     if old.has("worker"):
         _jobs(old)
+    if old.has("form"):
+        _phone_surveys(old, surveyed[-1])
     old("audit", "verify")
 
 
@@ -167,6 +169,27 @@ def _jobs(old: Old) -> None:
     old.ran.append("python: an export job queued (surveys)")
     waiting = old.python("import sys\n" + JOBS, "surveys").strip()
     old("jobs", "cancel", waiting)
+
+
+def _phone_surveys(old: Old, year: int) -> None:
+    """Two households' surveys of ``year`` collected on phones: an ODK Central export (one
+    submission edited, one rejected) imported by `tuopin import odk`."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from odk_exports import central_zip
+
+    homes = old.query("SELECT h.number, m.id_number, m.name FROM household h JOIN member m "
+                      "ON m.household_id = h.id AND m.relation = 'head' ORDER BY h.number "
+                      "LIMIT 3")
+    main = [{"household_number": number, "year": str(year), "household_size": "2",
+             "wage_income": "6800", "food_secure": "yes", "clothing_secure": "yes",
+             "housing_grade": "B"} for number, _, _ in homes]
+    main[1]["_instance_id"] = "uuid:fixture-edit"
+    main[2]["_review"] = "rejected"
+    people = [{"_parent": i, "id_number": id_number, "name": name, "relation": "head"}
+              for i, (_, id_number, name) in enumerate(homes)]
+    path = central_zip(old.work / "phones.csv.zip", f"tuopin_cn_national_{year}", main,
+                       {"members": people})
+    old("import", "odk", path.name)
 
 
 def _users(old: Old) -> None:

@@ -96,9 +96,10 @@ class Source:
         return cls(raw.path.name, raw.sha256, len(raw), raw.encoding)
 
 
-def action_of(*, kind: Kind, **_: object) -> Action:
+def action_of(*, kind: Kind | str, **_: object) -> Action:
     """Regions are imported by an administrator only, the books of funds by a county office
-    (or an administrator); the other kinds by the editors."""
+    (or an administrator); the other kinds - and a phone survey's export (``"odk"``), which
+    holds surveys and members - by the editors."""
     if kind is Kind.REGIONS:
         return Action.IMPORT_REGIONS
     return Action.IMPORT_FUNDS if kind in FUND_KINDS else Action.IMPORT
@@ -222,6 +223,7 @@ def _undone(result: ImportResult) -> ImportResult:
 def _stage_check_merge(
     conn: Connection, source: Source, validated: Validated, result: ImportResult,
     principal: Principal, skip_invalid: bool, progress: Progress | None,
+    merge: Callable[[Connection, Table], MergeCounts] | None = None,
 ) -> list[str]:
     data = validated.table.append_column("_row", pa.array(validated.rows, type=pa.int64()))
     staging = bulk.staging_table(conn, f"staging_{validated.kind.value}", data.schema)
@@ -246,7 +248,7 @@ def _stage_check_merge(
     _drop_rows(conn, staging, bad_rows)
     if progress:
         progress("merge", 0, 1)
-    counts = MERGES[validated.kind](conn, staging)
+    counts = (merge or MERGES[validated.kind])(conn, staging)
     result.inserted, result.updated, result.unchanged = counts
     if result.dry_run:
         result.preview = counts

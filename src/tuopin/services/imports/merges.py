@@ -57,9 +57,13 @@ def _with_household(staging: Table, columns: tuple[str, ...]) -> dict:
     return {"household_id": household.c.id, **{c: staging.c[c] for c in columns}}
 
 
-def merge_members(conn: Connection, staging: Table) -> MergeCounts:
+def merge_members(conn: Connection, staging: Table,
+                  only: frozenset[str] | None = None) -> MergeCounts:
+    """``only``: the columns a partial source has (a phone survey asks only what the standard
+    reads); the others of a member already registered are kept as they are."""
+    columns = tuple(c for c in MEMBER_COLUMNS if only is None or c in only or c == "id_number")
     return merge(conn, target=member, source=staging, key=("id_number",),
-                 values=_with_household(staging, MEMBER_COLUMNS),
+                 values=_with_household(staging, columns),
                  joins=[(household, household.c.number == staging.c.household_number)],
                  versioned=True)
 

@@ -38,10 +38,13 @@ def folder_of(data_dir: Path, upload_id: str) -> Path:
     return data_dir / "uploads" / upload_id
 
 
-def suffix_of(filename: str) -> str:
+def suffix_of(filename: str, accepted: tuple[str, ...] = ACCEPTED) -> str:
     """The suffix of an acceptable upload (ValidationFailed for any other kind of file)."""
     suffix = Path(filename).suffix.lower()
-    if suffix not in ACCEPTED:
+    if suffix not in accepted:
+        if ".zip" in accepted:
+            raise file_error("Only ODK Central's .csv.zip and KoboToolbox's XLSX or CSV "
+                             "exports can be imported as a phone survey.")
         raise file_error("Only CSV and XLSX files can be imported.")
     return suffix
 
@@ -57,12 +60,12 @@ class Received:
 
 
 def receive(data_dir: Path, upload_id: str, *, filename: str, stream: BinaryIO,
-            max_bytes: int) -> Received:
+            max_bytes: int, accepted: tuple[str, ...] = ACCEPTED) -> Received:
     """Keep the bytes of ``stream`` in the upload's folder; refuse empty, oversized or odd
     files (nothing is left behind then)."""
     if not filename:
         raise file_error("Choose a file to import.")
-    suffix = suffix_of(filename)
+    suffix = suffix_of(filename, accepted)
     folder = folder_of(data_dir, upload_id)
     folder.mkdir(parents=True, exist_ok=False)
     digest, size, head = hashlib.sha256(), 0, b""
@@ -80,6 +83,8 @@ def receive(data_dir: Path, upload_id: str, *, filename: str, stream: BinaryIO,
             raise file_error("The file is empty.")
         if suffix == ".xlsx" and head != XLSX_MAGIC:
             raise file_error("The file {name} is not an XLSX workbook.", name=filename)
+        if suffix == ".zip" and head != XLSX_MAGIC:
+            raise file_error("The file {name} is not a ZIP archive.", name=filename)
         path = folder / f"received{suffix}"
         os.replace(tmp, path)
     except BaseException:
@@ -118,7 +123,7 @@ def load_validated(data_dir: Path, upload_id: str, problems: list[Problem]) -> V
 
 PROBLEM_SCHEMA = pa.schema([("row", pa.int64()), ("column", pa.string()),
                             ("value", pa.string()), ("reason", pa.string()),
-                            ("params", pa.string())])
+                            ("params", pa.string()), ("record", pa.string())])
 
 
 def save_problems(data_dir: Path, upload_id: str, name: str, problems: list[Problem]) -> None:
@@ -127,6 +132,7 @@ def save_problems(data_dir: Path, upload_id: str, name: str, problems: list[Prob
         "row": [p.row for p in problems], "column": [p.column for p in problems],
         "value": [p.value for p in problems], "reason": [p.reason for p in problems],
         "params": [json.dumps(p.params, ensure_ascii=False, default=str) for p in problems],
+        "record": [p.record for p in problems],
     }, schema=PROBLEM_SCHEMA)
     pq.write_table(table, folder_of(data_dir, upload_id) / f"{name}.parquet")
 
@@ -136,7 +142,8 @@ def load_problems(data_dir: Path, upload_id: str, name: str) -> list[Problem]:
     path = folder_of(data_dir, upload_id) / f"{name}.parquet"
     if not path.is_file():
         return []
-    return [Problem(r["row"], r["column"], r["value"], r["reason"], json.loads(r["params"]))
+    return [Problem(r["row"], r["column"], r["value"], r["reason"], json.loads(r["params"]),
+                    r.get("record") or "")
             for r in pq.read_table(path).to_pylist()]
 
 

@@ -12,6 +12,7 @@ imported). Each task is a background job (services/jobs), run by `tuopin worker`
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import secrets
@@ -64,6 +65,11 @@ NOT_READY = N_("This file is not ready to be imported (it is {state}).")
 HAS_PROBLEMS = N_("The file has problems: correct it and upload it again, or import only the "
                   "rows without problems.")
 Clock = Callable[[], float]
+# An upload that is a phone survey's export (ODK Central, KoboToolbox): its submissions hold
+# surveys and members, imported together by services/imports/odk (all or nothing, so there
+# is no importing of only the good rows); its file is kept until it is imported.
+ODK = "odk"
+ODK_SUFFIXES = (".zip", ".xlsx", ".csv")
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,7 @@ class UploadView:
     """An upload as its page shows it."""
 
     id: str
-    kind: Kind
+    kind: Kind | str  # a Kind, or ODK
     name: str
     state: UploadState
     stage: str
@@ -124,6 +130,11 @@ class UploadView:
         return tuple(self.result.get("counts", (0, 0, 0)))  # type: ignore[return-value]
 
 
+def kind_of(value: str) -> Kind | str:
+    """An upload's kind as stored: a Kind, or ODK."""
+    return value if value == ODK else Kind(value)
+
+
 def kinds_for(principal: Principal) -> tuple[Kind, ...]:
     """The kinds ``principal`` may import (regions: an administrator only)."""
     return tuple(k for k in Kind if policy.allows(principal, action_of(kind=k)))
@@ -139,7 +150,7 @@ def template_for(*, principal: Principal, kind: Kind, lang: str) -> bytes:
 
 
 @changes(action_of)
-def receive(db: Session, *, principal: Principal, kind: Kind, filename: str,
+def receive(db: Session, *, principal: Principal, kind: Kind | str, filename: str,
             stream: BinaryIO, data_dir: Path, limits: UploadLimits,
             encoding: str | None = None, sheet: str | None = None,
             clock: Clock = time.time) -> str:
@@ -151,10 +162,11 @@ def receive(db: Session, *, principal: Principal, kind: Kind, filename: str,
     now = clock()
     purge(db, data_dir=data_dir, now=now)
     upload_id = secrets.token_hex(16)
-    received = upload_files.receive(data_dir, upload_id, filename=filename, stream=stream,
-                                    max_bytes=limits.max_bytes)
+    received = upload_files.receive(
+        data_dir, upload_id, filename=filename, stream=stream, max_bytes=limits.max_bytes,
+        accepted=ODK_SUFFIXES if kind == ODK else upload_files.ACCEPTED)
     db.add(ImportUploadRecord(
-        id=upload_id, user_id=principal.user_id, actor=principal.actor, kind=kind.value,
+        id=upload_id, user_id=principal.user_id, actor=principal.actor, kind=str(kind),
         filename=received.name, sha256=received.sha256, size=received.size,
         encoding=encoding or None, sheet=sheet or None, state=S.RECEIVED.value, stage="",
         done=0, total=len(STAGES), result=None, created_at=now, updated_at=now,
@@ -187,7 +199,7 @@ def show(db: Session, *, principal: Principal, upload_id: str, data_dir: Path,
         result["error"] = {"msgid": INTERRUPTED}
     shown = (upload_files.load_problems(data_dir, upload_id, "problems")[:SHOWN]
              if state in (S.CHECKED, S.FAILED) else [])
-    return UploadView(record.id, Kind(record.kind), record.filename, state, record.stage,
+    return UploadView(record.id, kind_of(record.kind), record.filename, state, record.stage,
                       record.done, record.total, result, record.encoding, record.sheet, shown)
 
 
@@ -211,11 +223,11 @@ def confirm(db: Session, *, principal: Principal, upload_id: str, skip_invalid: 
             clock: Clock = time.time) -> None:
     """Ask for a checked upload to be imported (in the background: see ``run_import``)."""
     record = _record(db, principal, upload_id)
-    policy.require(principal, action_of(kind=Kind(record.kind)))
+    policy.require(principal, action_of(kind=kind_of(record.kind)))
     if record.state != S.CHECKED.value:
         raise RuleBroken(NOT_READY, state=Message(UploadState.of(record.state).title))
     result = json.loads(record.result) if record.result else {}
-    if result.get("problems") and not skip_invalid:
+    if result.get("problems") and (not skip_invalid or record.kind == ODK):
         raise RuleBroken(HAS_PROBLEMS)
     result.update(skip_invalid=skip_invalid, error=None)
     _move(record, S.IMPORTING, "import", 0, clock(), result)
@@ -322,12 +334,16 @@ def run_check(*, principal: Principal, task: Task, upload_id: str) -> None:
             # CHECKING: a worker died while checking it, and its job is run again
             if record.state not in (S.RECEIVED.value, S.CHECKING.value):
                 return  # cancelled (or checked) while it waited
-            kind, name = Kind(record.kind), record.filename
+            kind, name = kind_of(record.kind), record.filename
             encoding, sheet, sha256 = record.encoding, record.sheet, record.sha256
             _move(record, S.CHECKING, "read", 1, clock())
         path = upload_files.received_path(data_dir, upload_id)
         if path is None:
             raise NotFound(f"upload {upload_id} has no file")
+        if kind == ODK:
+            _check_odk(principal, task, upload_id, path, name)
+            return
+        assert isinstance(kind, Kind)
         raw = read_file(path, encoding=encoding, sheet=sheet if path.suffix == ".xlsx" else
                         None, name=name, max_rows=task.limits.max_rows,
                         max_unpacked_bytes=task.limits.max_unpacked_bytes)
@@ -367,8 +383,12 @@ def run_import(*, principal: Principal, task: Task, upload_id: str) -> None:
             record = _record(db, principal, upload_id)
             if record.state != S.IMPORTING.value:
                 return  # not (or no longer) confirmed
-            kind, name, sha256 = Kind(record.kind), record.filename, record.sha256
+            kind, name, sha256 = kind_of(record.kind), record.filename, record.sha256
             summary = json.loads(record.result or "{}")
+        if kind == ODK:
+            _import_odk(principal, task, upload_id, name)
+            return
+        assert isinstance(kind, Kind)
         problems = upload_files.load_problems(data_dir, upload_id, "validation")
         validated = upload_files.load_validated(data_dir, upload_id, problems)
         with _transaction(task.sessions) as db:
@@ -390,3 +410,55 @@ def run_import(*, principal: Principal, task: Task, upload_id: str) -> None:
     except Exception as exc:  # noqa: BLE001 - a task must end in a state, never vanish
         log.exception("importing upload %s failed", upload_id)
         _step(task, upload_id, S.FAILED, "", 0, _failed(exc))
+
+
+# -- a phone survey's export ----------------------------------------------------------------
+
+def _read_odk(task: Task, path: Path, name: str) -> Any:
+    from tuopin.io.odk import read_export
+
+    export = read_export(path, max_rows=task.limits.max_rows,
+                         max_unpacked_bytes=task.limits.max_unpacked_bytes)
+    # problems name the file as the user uploaded it, not as it is kept
+    return dataclasses.replace(export, path=Path(name))
+
+
+def _odk_summary(result: Any) -> dict[str, Any]:
+    summary = result.summary()
+    surveys = summary["surveys"]
+    return {**summary, "rows": summary["submissions"], "counts": surveys, "rejected": 0,
+            "rejected_review": summary["rejected"], "problems": len(result.problems)}
+
+
+def _check_odk(principal: Principal, task: Task, upload_id: str, path: Path,
+               name: str) -> None:
+    """Read the export and import it in a dry run; the file is kept for the import."""
+    from tuopin.services.imports.odk import import_export
+
+    export = _read_odk(task, path, name)
+    _step(task, upload_id, S.CHECKING, "check", 3)
+    with _transaction(task.sessions) as db:
+        result = import_export(db, principal=principal, export=export, today=task.today,
+                               dry_run=True, probe_limiter=task.probe_limiter)
+    upload_files.save_problems(task.data_dir, upload_id, "problems", result.problems)
+    _step(task, upload_id, S.CHECKED, "", len(STAGES), _odk_summary(result))
+
+
+def _import_odk(principal: Principal, task: Task, upload_id: str, name: str) -> None:
+    """Import a confirmed export from its kept file: all submissions or none."""
+    from tuopin.services.imports.odk import import_export
+
+    path = upload_files.received_path(task.data_dir, upload_id)
+    if path is None:
+        raise NotFound(f"upload {upload_id} has no file")
+    export = _read_odk(task, path, name)
+    with _transaction(task.sessions) as db:
+        result = import_export(db, principal=principal, export=export, today=task.today,
+                               progress=task.progress, probe_limiter=task.probe_limiter)
+    if not result.written:
+        upload_files.save_problems(task.data_dir, upload_id, "problems", result.problems)
+        _step(task, upload_id, S.CHECKED, "", len(STAGES),
+              {**_odk_summary(result), "error": {"msgid": CHANGED}})
+        return
+    upload_files.remove(task.data_dir, upload_id)
+    _step(task, upload_id, S.IMPORTED, "", len(STAGES), _odk_summary(result))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tuopin.domain import regions
@@ -13,6 +14,7 @@ from tuopin.domain.enums import RegionLevel
 from tuopin.domain.errors import NotFound
 from tuopin.services.access.policy import reads
 from tuopin.services.access.principal import Principal
+from tuopin.storage.models import SurveySubmissionRecord
 from tuopin.storage.repositories import RegistryRepository
 
 COUNT_KEYS = ("households", "members", "poor", "exited", "monitored")
@@ -78,10 +80,21 @@ def household_detail(db: Session, *, principal: Principal, number: str,
     home, rows, years = found
     household = dict(home._mapping)
     members = [{**m._mapping, "age": _age(m.birth_date, today)} for m in rows]
-    surveys = [dict(r._mapping) for r in years]
+    sources = _submissions(db, home.id)
+    surveys = [{**r._mapping, "submission": sources.get(r.year)} for r in years]
     helpers = [dict(r._mapping) for r in repo.helpers_of(home.id)]
     return {"household": household, "members": members, "surveys": surveys,
             "helpers": helpers}
+
+
+def _submissions(db: Session, household_id: int) -> dict[int, dict[str, Any]]:
+    """Where each year's survey came from when it was collected on a phone, by year."""
+    table = SurveySubmissionRecord.__table__
+    rows = db.execute(select(table).where(table.c.household_id == household_id)).all()
+    return {r.year: {k: r._mapping[k] for k in ("instance_id", "current_id", "form_id",
+                                                "form_version", "submitter", "submitted_at",
+                                                "source")}
+            for r in rows}
 
 
 def _age(born: date, today: date) -> int:

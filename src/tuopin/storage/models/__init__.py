@@ -33,6 +33,7 @@ from tuopin.storage.models.registry import (
     MemberRecord,
     RegionRecord,
     SurveyRecord,
+    SurveySubmissionRecord,
     UserRecord,
 )
 from tuopin.storage.models.tokens import ApiTokenRecord
@@ -82,6 +83,7 @@ __all__ = [
     "RegionRecord",
     "ShockEventRecord",
     "SurveyRecord",
+    "SurveySubmissionRecord",
     "ThrottleEventRecord",
     "VerificationFindingRecord",
     "VerificationPlanRecord",

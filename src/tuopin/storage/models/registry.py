@@ -119,6 +119,30 @@ class SurveyRecord(Base):
     household: Mapped[HouseholdRecord] = relationship(back_populates="surveys")
 
 
+class SurveySubmissionRecord(Base):
+    """Where a household's annual survey came from when it was collected on a phone (ODK
+    Collect, KoboToolbox): the submission's stable instance id and what the export said of it.
+
+    One per survey (household, year). ``instance_id`` is ODK Central's KEY or Kobo's root
+    uuid, which an edit keeps; ``current_id`` is the instance id of the edit last imported.
+    """
+
+    __tablename__ = "survey_submission"
+    __table_args__ = (UniqueConstraint("household_id", "year"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(String(100), unique=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    year: Mapped[int] = mapped_column(SmallInteger)
+    current_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    form_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    form_version: Mapped[str | None] = mapped_column(String(100), default=None)
+    submitter: Mapped[str | None] = mapped_column(String(100), default=None)
+    submitted_at: Mapped[str | None] = mapped_column(String(40), default=None)  # as exported
+    source: Mapped[str] = mapped_column(String(16))  # central, kobo-xlsx, kobo-csv
+    file_sha256: Mapped[str] = mapped_column(String(64))  # the export it last came from
+
+
 class HelperRecord(Base):
     """帮扶责任人."""
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from tuopin.domain.enums import JobKind
+from tuopin.domain.errors import NotFound
 from tuopin.i18n import N_
 from tuopin.io.problems import Problem, as_rows
 from tuopin.io.schema import Kind
@@ -32,13 +33,14 @@ from tuopin.web.routes.jobs import dispatch
 router = APIRouter(prefix="/import")
 CSV = "text/csv; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-KindForm = Annotated[Kind, Form()]
+KindForm = Annotated[str, Form(max_length=32)]
 Option = Annotated[str, Form(max_length=64)]
 KIND_TITLES = {Kind.REGIONS: N_("Regions"), Kind.HOUSEHOLDS: N_("Household records"),
                Kind.MEMBERS: N_("Household members"), Kind.SURVEYS: N_("Household surveys"),
                Kind.HELPERS: N_("Helpers and their households"), Kind.FUNDS: N_("Funds"),
                Kind.PROJECTS: N_("Projects"), Kind.ALLOCATIONS: N_("Allocations of funds"),
-               Kind.DISBURSEMENTS: N_("Disbursements (payments)")}
+               Kind.DISBURSEMENTS: N_("Disbursements (payments)"),
+               uploads.ODK: N_("Phone survey export (ODK Central .csv.zip, KoboToolbox XLSX)")}
 STAGE_TITLES = {"read": N_("Reading the file"), "validate": N_("Checking every cell"),
                 "check": N_("Checking against the registry"), "import": N_("Importing")}
 
@@ -67,6 +69,8 @@ class ImportForm:
 def _form(principal: Principal, kind: str = "", encoding: str = "",
           sheet: str = "") -> ImportForm:
     kinds = tuple((k.value, KIND_TITLES[k]) for k in uploads.kinds_for(principal))
+    if policy.allows(principal, Action.IMPORT):
+        kinds += ((uploads.ODK, KIND_TITLES[uploads.ODK]),)
     return ImportForm(kinds, kind, encoding, sheet)
 
 
@@ -97,9 +101,9 @@ def receive(request: Request, db: SessionDep, state: StateDep, principal: Princi
             today: TodayDep, after: BackgroundTasks, kind: KindForm,
             file: Annotated[UploadFile | None, File()] = None, encoding: Option = "",
             sheet: Option = "") -> Response:
-    request.state.form = _form(principal, kind.value, encoding, sheet)
+    request.state.form = _form(principal, kind, encoding, sheet)
     upload_id = uploads.receive(
-        db, principal=principal, kind=kind, filename=(file.filename or "") if file else "",
+        db, principal=principal, kind=_kind(kind), filename=(file.filename or "") if file else "",
         stream=file.file if file is not None else io.BytesIO(),
         data_dir=state.settings.data_dir, limits=state.upload_limits,
         encoding=encoding or None, sheet=sheet or None)
@@ -107,6 +111,14 @@ def receive(request: Request, db: SessionDep, state: StateDep, principal: Princi
                          args={"upload": upload_id, "today": today.isoformat()})
     dispatch(state, after, job_id)
     return RedirectResponse(f"/import/{upload_id}", status_code=303)
+
+
+def _kind(value: str) -> Kind | str:
+    """The form's kind: a Kind or the phone survey's export (a 404 for anything else)."""
+    try:
+        return uploads.kind_of(value)
+    except ValueError as exc:
+        raise NotFound(f"no import of {value!r}") from exc
 
 
 @router.get("/{upload_id}")
