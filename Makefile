@@ -74,7 +74,18 @@ pytest: setup-spark postgres browser-deps
 
 test: lint typecheck layers pytest
 
-bench: setup postgres
+# The MPI benchmark's baseline, PyPI mpitb 0.2, in an environment of its own inside .venv,
+# never in the app's (same pandas, NumPy and pyarrow as the lock; mpitb also brings SciPy).
+MPITB_VENV := $(VENV)/bench-mpitb
+MPITB_STAMP := $(MPITB_VENV)/.installed-$(shell cat requirements.lock | sha256sum | cut -c1-12)
+
+$(MPITB_STAMP): requirements.lock | $(STAMP)
+	test -x $(MPITB_VENV)/bin/python || $(PYTHON) -m venv $(MPITB_VENV)
+	$(VENV)/bin/uv pip install -q --python $(MPITB_VENV)/bin/python -c requirements.lock \
+		mpitb==0.2 numpy pandas pyarrow
+	rm -f $(MPITB_VENV)/.installed-*; touch $(MPITB_STAMP)
+
+bench: setup postgres $(MPITB_STAMP)
 	$(PY) -m bench
 
 clean:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import api_load, assess, funds, registry, startup, web_load
+from bench import api_load, assess, funds, mpi, registry, startup, web_load
 
 SUITES = {"startup": startup.run, "registry": registry.run, "assess": assess.run,
-          "funds": funds.run, "web": web_load.run, "api": api_load.run}
+          "funds": funds.run, "mpi": mpi.run, "web": web_load.run, "api": api_load.run}
 
 
 def main() -> None:
-    """`python -m bench [startup|registry|assess|funds|web|api ...]`: all suites by default."""
+    """`python -m bench [startup|registry|assess|funds|mpi|web|api ...]`: all by default."""
     chosen = sys.argv[1:] or list(SUITES)
     if unknown := [name for name in chosen if name not in SUITES]:
         asked = set(unknown) <= {"-h", "--help"}

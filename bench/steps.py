@@ -107,6 +107,12 @@ def assess_sql(folder: str) -> tuple[float, int]:
     return duckdb_sql(folder)
 
 
+def assess_sql_rollup(folder: str) -> tuple[float, int]:
+    from bench.assess_steps import duckdb_sql_rollup
+
+    return duckdb_sql_rollup(folder)
+
+
 def assess_pandas(folder: str) -> tuple[float, int]:
     from bench.assess_steps import pandas_plain
 

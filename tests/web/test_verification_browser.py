@@ -28,6 +28,12 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect  # noqa: E40
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
+THUMB_TARGET = """() => {
+    const box = document.querySelector("label.choice:has(#f-visited-1) span");
+    return box !== null && box.getBoundingClientRect().height >= 44;
+}"""
+
+
 @pytest.fixture
 def phone(browser: Browser, server: str) -> Iterator[Page]:  # noqa: F811
     context = browser.new_context(base_url=server, locale="zh-CN", viewport=PHONE,
@@ -80,8 +86,8 @@ def test_the_verifier_records_a_village_on_a_phone_and_the_county_sees_the_rates
     for i, number in enumerate(numbers):
         page.click(f"#h-{number} a")
         expect(page.locator("#finding-form")).to_be_visible()
-        box = page.locator("label.choice:has(#f-visited-1) span").bounding_box()
-        assert box and box["height"] >= 44  # a target for a thumb
+        # a target for a thumb (polled: under load the page's stylesheet may apply late)
+        page.wait_for_function(THUMB_TARGET, timeout=10_000)
         if i == len(numbers) - 1:  # nobody at home: a reason, and the rest of the form goes
             choose(page, "visited", "0")
             expect(page.locator("#field-not_visited_reason")).to_be_visible()

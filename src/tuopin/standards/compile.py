@@ -125,27 +125,25 @@ class IbisCompiler(Visitor[Any]):
         return self.aggregates[node]
 
 
-def member_reduction(node: ast.Aggregate, columns: Mapping[str, ir.Value]) -> dict[str, ir.Value]:
+def member_reduction(node: ast.Aggregate, columns: Mapping[str, ir.Value], *,
+                     listed: bool = True) -> dict[str, ir.Value]:
     """The per-household reductions for one aggregate over the member frame.
 
-    Returns the value column and, for any/all/count, the list of the members it is about
-    ("name:age;name:age", for explanations). NULL conditions count as false.
+    Returns the value column and, for any/all/count when ``listed``, the list of the members
+    it is about ("name:age;name:age", for explanations). NULL conditions count as false.
     """
     inner = IbisCompiler(columns, in_member=True)
     where = inner.visit(node.where).fill_null(False) if node.where is not None else None
-    label = (columns["member__name"] + ":"
-             + columns["member__age"].cast("string"))
-    if node.func == "any":
+    if node.func in ("any", "all", "count"):
         assert where is not None
-        return {"value": where.any(), "members": label.group_concat(";", where=where)}
-    if node.func == "all":
-        assert where is not None
-        return {"value": where.all(), "members": label.group_concat(";", where=~where)}
-    if node.func == "count":
-        assert where is not None
-        # PostgreSQL refuses CAST(boolean AS bigint): count through a CASE instead
-        return {"value": ibis.ifelse(where, 1, 0).sum(),
-                "members": label.group_concat(";", where=where)}
+        value = {"any": where.any, "all": where.all,
+                 # PostgreSQL refuses CAST(boolean AS bigint): count through a CASE instead
+                 "count": ibis.ifelse(where, 1, 0).sum}[node.func]()
+        if not listed:
+            return {"value": value}
+        label = columns["member__name"] + ":" + columns["member__age"].cast("string")
+        about = ~where if node.func == "all" else where
+        return {"value": value, "members": label.group_concat(";", where=about)}
     assert node.value is not None
     value = inner.visit(node.value).cast("float64")
     reducer = {"sum": value.sum, "min": value.min, "max": value.max}[node.func]

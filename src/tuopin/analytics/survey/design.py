@@ -100,14 +100,22 @@ def compact(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Compact codes (0..m-1) of integer keys, and the m sorted distinct keys."""
     if len(keys) == 0:
         return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64)
+    if keys.dtype.kind not in "iu" or keys.dtype == np.uint64:
+        keys = keys.astype(np.int64)  # np.bincount takes no uint64; small ints stay small
     low, high = int(keys.min()), int(keys.max())
     if high - low > 2 * len(keys) + 1024:
         distinct, codes = np.unique(keys, return_inverse=True)
         return codes.reshape(-1).astype(np.intp), distinct
     # A counting sort is O(n): survey PSU and stratum ids are usually small dense integers.
-    present = np.bincount(keys - low) > 0
-    rank = np.cumsum(present) - 1
-    return rank[keys - low].astype(np.intp), np.flatnonzero(present) + low
+    # Keys are shifted to start at 0 only when they must be (a pass over them saved).
+    base = low if low < 0 or low > len(keys) else 0
+    shifted = keys.astype(np.int64) - base if base else keys
+    present = np.bincount(shifted) > 0
+    distinct = np.flatnonzero(present) + base
+    if base == 0 and len(distinct) == high + 1:
+        return keys.astype(np.intp), distinct  # already 0..m-1: no lookup needed
+    rank = np.cumsum(present, dtype=np.intp) - 1
+    return rank[shifted], distinct
 
 
 @dataclass(frozen=True)
@@ -176,7 +184,9 @@ def build_design(n: int, strata: Coded | None, psu: Coded | None,
     if psu is None:
         unit_psu, psu_stratum = None, unit_stratum
     else:
-        key = unit_stratum.astype(np.int64) * max(len(psu.labels), 1) + psu.codes
+        key = unit_stratum.astype(np.int64)  # built in place: one array of n, not three
+        key *= max(len(psu.labels), 1)
+        key += psu.codes
         unit_psu, cells = compact(key)
         psu_stratum = cells // max(len(psu.labels), 1)
     per_stratum = np.bincount(psu_stratum, minlength=n_strata).astype(np.float64)

@@ -34,18 +34,29 @@ class DomainVariance:
         if group is not None and (group < 0).any():
             self.rows = np.flatnonzero(group >= 0)
         member = self._select(group) if group is not None else None
-        stratum = self._select(design.unit_stratum)
-        design.refuse_lonely(stratum)
+        self.cell_psu: np.ndarray | None = None
         if design.unit_psu is None:
             # Each unit is its own PSU, so a unit is its own PSU-by-group cell.
             self.unit_cell: np.ndarray | None = None
-            cell_stratum = stratum
-            cell_group = member if member is not None else np.zeros(len(stratum), np.intp)
+            cell_stratum = self._select(design.unit_stratum)
+            cell_group = member if member is not None else np.zeros(len(cell_stratum), np.intp)
+        elif member is None:
+            # One group of every unit: the cells are the design's PSUs, already compact codes.
+            self.unit_cell, self.cell_psu = design.unit_psu, np.arange(design.n_psu)
+            cell_stratum, cell_group = design.psu_stratum, np.zeros(design.n_psu, np.intp)
         else:
-            g = member if member is not None else 0
-            psu = self._select(design.unit_psu).astype(np.int64)
-            self.unit_cell, cells = compact(psu * n_groups + g)
-            cell_stratum, cell_group = design.psu_stratum[cells // n_groups], cells % n_groups
+            key = self._select(design.unit_psu).astype(np.int64)  # in place: one array of n
+            key *= n_groups
+            key += member
+            self.unit_cell, cells = compact(key)
+            self.cell_psu = cells // n_groups
+            if self.rows is None and len(cells) == design.n_psu:
+                # Each PSU lies in one group (a region, say): its cell codes are its PSU
+                # codes, so the copy is let go (80 MB at ten million units).
+                self.unit_cell = design.unit_psu
+            cell_stratum, cell_group = design.psu_stratum[self.cell_psu], cells % n_groups
+        # A stratum has units here exactly when it has a cell here.
+        design.refuse_lonely(cell_stratum)
         self.cell_combo, combos = compact(cell_stratum.astype(np.int64) * n_groups + cell_group)
         self._describe_combos(combos)
 
@@ -87,8 +98,41 @@ class DomainVariance:
 
     def variance(self, z: np.ndarray) -> np.ndarray:
         """Per group, the variance of the total of the linearised values ``z``."""
-        values = self._select(z)
-        totals = values if self.unit_cell is None else np.bincount(self.unit_cell, weights=values)
+        return self.variance_of_totals(self.cell_totals(z))
+
+    def cell_totals(self, values: np.ndarray) -> np.ndarray:
+        """The totals of per-unit ``values`` in each PSU-by-group cell that occurs."""
+        selected = self._select(values)
+        if self.unit_cell is None:
+            return np.asarray(selected, dtype=np.float64)
+        return np.bincount(self.unit_cell, weights=selected, minlength=len(self.cell_combo))
+
+    @property
+    def n_cells(self) -> int:
+        return len(self.cell_combo)
+
+    def cell_totals_by(self, values: np.ndarray, level: np.ndarray, n_levels: int
+                       ) -> np.ndarray:
+        """The totals of ``values`` in each cell and level (``level``: each unit's, from 0 to
+        n_levels - 1), as a cells x levels table: several totals in one pass."""
+        key = (np.arange(self.n_cells, dtype=np.int64) if self.unit_cell is None
+               else self.unit_cell.astype(np.int64))
+        key *= n_levels
+        key += self._select(level)
+        return np.bincount(key, weights=self._select(values),
+                           minlength=self.n_cells * n_levels).reshape(self.n_cells, n_levels)
+
+    def psu_totals(self, totals: np.ndarray) -> np.ndarray:
+        """Cell totals of groups that cover every unit, summed to the design's PSUs: the
+        cell totals of ``DomainVariance(design, None, 1)``."""
+        if self.rows is not None:
+            raise ValueError("some units are in no group, so the groups do not cover the PSUs")
+        if self.cell_psu is None:
+            return totals  # every unit its own PSU: the cells are the units, in order
+        return np.bincount(self.cell_psu, weights=totals, minlength=self.design.n_psu)
+
+    def variance_of_totals(self, totals: np.ndarray) -> np.ndarray:
+        """Per group, the variance of a total, given the linearised values' cell totals."""
         s1 = np.bincount(self.cell_combo, weights=totals, minlength=self.n_combos)
         mean = s1 / self.n_h
         deviation = totals - mean[self.cell_combo]
@@ -122,3 +166,15 @@ class DomainVariance:
             g = np.maximum(self.group, 0)
             z = (numerator - ratio[g] * denominator) * inverse[g]
         return ratio, np.sqrt(np.maximum(self.variance(z), 0.0))
+
+    def ratio_of_totals(self, numerator: np.ndarray, denominator: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray]:
+        """``ratio`` from the cell totals of numerator and denominator: the linearised
+        values are linear in them, so no pass over the units is needed."""
+        cell_group = self.combo_group[self.cell_combo]
+        top = np.bincount(cell_group, weights=numerator, minlength=self.n_groups)
+        bottom = np.bincount(cell_group, weights=denominator, minlength=self.n_groups)
+        ratio = np.divide(top, bottom, out=np.zeros_like(top), where=bottom > 0)
+        inverse = np.divide(1.0, bottom, out=np.zeros_like(bottom), where=bottom > 0)
+        z = (numerator - ratio[cell_group] * denominator) * inverse[cell_group]
+        return ratio, np.sqrt(np.maximum(self.variance_of_totals(z), 0.0))

@@ -123,14 +123,20 @@ def compute(engine: Engine, *, principal: Principal, standard: Standard, year: i
                     {"open": round(opened - started, 3), "query": round(done - opened, 3)})
 
 
-def _facts(results: pa.Table, standard: Standard) -> list[str | None]:
-    """The JSON facts of each household's deprived indicators (None when it has none)."""
+def _facts(results: pa.Table, standard: Standard) -> pa.Array:
+    """The JSON facts of each household's deprived indicators (null when it has none); only
+    the households with a deprived indicator become Python objects."""
     from tuopin.analytics.assess import placeholders
 
     wanted = placeholders(standard)
-    rows = results.to_pylist()
+    flags = [results.column(f"d_{i.id}").fill_null(False) for i in standard.indicators]
+    mask = flags[0] if flags else pa.chunked_array([pa.nulls(results.num_rows, pa.bool_())])
+    for flag in flags[1:]:
+        mask = pc.or_(mask, flag)
+    mask = mask.fill_null(False)
+    keep = [c for c in results.column_names if c.startswith(("d_", "m_", "v_"))]
     facts: list[str | None] = []
-    for row in rows:
+    for row in results.select(keep).filter(mask).to_pylist():
         item: dict[str, Any] = {}
         for indicator in standard.indicators:
             if not row[f"d_{indicator.id}"]:
@@ -143,22 +149,28 @@ def _facts(results: pa.Table, standard: Standard) -> list[str | None]:
                 entry["values"] = values
             item[indicator.id] = entry
         facts.append(json.dumps(item, ensure_ascii=False, sort_keys=True) if item else None)
-    return facts
+    empty = pa.nulls(results.num_rows, pa.string())
+    return pc.replace_with_mask(empty, mask.combine_chunks(), pa.array(facts, pa.string()))
 
 
-def _joined(results: pa.Table, prefix: str, ids: list[str]) -> pa.Array:
-    """';'-joined ids of the flags that are true, per row."""
-    columns = [results.column(f"{prefix}{i}").to_pylist() for i in ids]
-    return pa.array([";".join(i for i, flag in zip(ids, flags, strict=True) if flag)
-                     for flags in zip(*columns, strict=True)] if ids else
-                    [""] * results.num_rows, type=pa.string())
+def _joined(results: pa.Table, prefix: str, ids: list[str]) -> pa.ChunkedArray:
+    """';'-joined ids of the flags that are true, per row (ids hold no ';')."""
+    blank = pa.scalar("", pa.string())
+    parts = [pc.if_else(results.column(f"{prefix}{i}").fill_null(False),
+                        pa.scalar(f"{i};", pa.string()), blank) for i in ids]
+    if not parts:
+        return pa.chunked_array([pa.nulls(results.num_rows, pa.string()).fill_null("")])
+    return pc.utf8_rtrim(pc.binary_join_element_wise(*parts, blank), characters=";")
 
 
 def result_rows(run_id: int, computed: Computed) -> pa.Table:
     """The results as rows of ``assessment_result``."""
-    r, standard = computed.results, computed.standard
+    return _result_rows(run_id, computed.results, computed.standard)
+
+
+def _result_rows(run_id: int, r: pa.Table, standard: Standard) -> pa.Table:
     return pa.table({
-        "run_id": pa.array([run_id] * r.num_rows, pa.int64()),
+        "run_id": pc.fill_null(pa.nulls(r.num_rows, pa.int64()), run_id),
         "household_id": r.column("hid").cast(pa.int64()),
         "household_number": r.column("number"),
         "village_code": r.column("village_code"),
@@ -168,7 +180,7 @@ def result_rows(run_id: int, computed: Computed) -> pa.Table:
         "poor": r.column("poor").cast(pa.bool_()),
         "deprived": _joined(r, "d_", [i.id for i in standard.indicators]),
         "categories": _joined(r, "c_", [c.id for c in standard.categories]),
-        "facts": pa.array(_facts(r, standard), pa.string()),
+        "facts": _facts(r, standard),
     })
 
 

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tuopin.analytics.mpi import MpiResult, af_measures, mpi_from_table, read_table
+from tuopin.analytics.mpi import MpiResult, af_measures, mpi_from_file
 from tuopin.domain.enums import RegionLevel
 from tuopin.domain.errors import ValidationFailed
 from tuopin.domain.scope import Scope
@@ -179,6 +179,5 @@ def mpi_of_file(path: Path, *, indicators: list[str], k: float,
                 sample_weight: str | None, by: str | None, strata: str | None,
                 psu: str | None) -> MpiResult:
     """The Alkire-Foster measures of any CSV/Parquet table (survey microdata)."""
-    return mpi_from_table(read_table(path), indicators=indicators, k=k, weights=weights,
-                          cutoffs=cutoffs, sample_weight=sample_weight, by=by, strata=strata,
-                          psu=psu)
+    return mpi_from_file(path, indicators=indicators, k=k, weights=weights, cutoffs=cutoffs,
+                         sample_weight=sample_weight, by=by, strata=strata, psu=psu)
