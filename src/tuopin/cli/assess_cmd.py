@@ -174,16 +174,11 @@ def show_command(
 @standards_app.command("list")
 def standards_list(fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """The shipped standards."""
-    # the loader itself (what assessments.standard_of calls): not the assessment service,
-    # which brings the store and the engines
-    from tuopin.standards.loader import load, shipped
+    # the files' headers alone: neither the loader (lark, every expression parsed) nor the
+    # assessment service (the store and the engines)
+    from tuopin.standards.catalog import describe, shipped
 
-    rows = []
-    for name in shipped():
-        std = load(name)
-        rows.append({"name": std.name, "version": std.version, "years": f"{std.years[0]}-"
-                     f"{std.years[1]}", "indicators": len(std.indicators),
-                     "rule": std.poverty.rule.value, "title": std.title.zh})
+    rows = [{k: v for k, v in describe(name).items() if k != "title_en"} for name in shipped()]
     render(rows, fmt, title="standards")
 
 

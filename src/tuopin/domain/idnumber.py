@@ -97,6 +97,12 @@ def check_chars_vectorised(digits: np.ndarray) -> np.ndarray:
     return lookup[sums % 11]
 
 
+def check_bytes_vectorised(digits: np.ndarray) -> np.ndarray:
+    """Check characters for an (n, 17) array of digit values 0-9, as their ASCII codes."""
+    sums = digits @ np.asarray(WEIGHTS, dtype=np.int32)  # any integer dtype of digits
+    return np.frombuffer(CHECK_CHARS.encode("ascii"), dtype=np.uint8)[sums % 11]
+
+
 def compose(address_code: str, born: date, sequence: int) -> str:
     """Build a valid ID number from its parts (sequence 0-999, odd for men)."""
     first17 = f"{address_code}{born:%Y%m%d}{sequence:03d}"

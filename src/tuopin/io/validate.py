@@ -122,6 +122,8 @@ def validate_file(raw: RawFile, kind: Kind, *, today: date) -> Validated:
 
 def _duplicates(result: Validated, names: tuple[str, ...], reason: str) -> None:
     """Report every row whose key repeats an earlier row's, naming the earlier row."""
+    if _all_distinct(result.table, names):
+        return  # the usual file: no row needs looking at
     columns = [result.table.column(name).to_pylist() for name in names]
     first: dict[tuple[object, ...], int] = {}
     for position, key in enumerate(zip(*columns, strict=True)):
@@ -132,6 +134,18 @@ def _duplicates(result: Validated, names: tuple[str, ...], reason: str) -> None:
             result.add(position, names[-1], reason, other=earlier)
         else:
             first[key] = position
+
+
+def _all_distinct(table: pa.Table, names: tuple[str, ...]) -> bool:
+    """Whether no two rows with every part of the key share it (counted in Arrow)."""
+    if len(names) == 1:  # pc.unique: four times faster than pc.count_distinct here
+        column = table.column(names[0])
+        nulls = column.null_count
+        return len(pc.unique(column)) - (nulls > 0) == len(column) - nulls
+    keyed = table.select(list(names))
+    for name in names:
+        keyed = keyed.filter(pc.is_valid(keyed.column(name)))
+    return keyed.group_by(list(names)).aggregate([]).num_rows == keyed.num_rows
 
 
 def _check_regions(result: Validated, today: date) -> None:
@@ -215,10 +229,16 @@ def _valid_id_mask(result: Validated) -> np.ndarray:
     bad_rows = {p.row for p in result.problems
                 if p.column == header and p.reason in format_reasons}
     present = pc.is_valid(result.table.column("id_number")).to_numpy(zero_copy_only=False)
-    return present & np.array([int(r) not in bad_rows for r in result.rows], dtype=bool)
+    if not bad_rows:
+        return present
+    return present & ~np.isin(result.rows, np.fromiter(bad_rows, dtype=np.int64))
 
 
 def _one_head_per_household(result: Validated) -> None:
+    heads_only = result.table.filter(pc.equal(result.table.column("relation"),
+                                              Relation.HEAD.value).fill_null(False))
+    if _all_distinct(heads_only, ("household_number",)):
+        return
     numbers = result.table.column("household_number").to_pylist()
     relations = result.table.column("relation").to_pylist()
     heads: dict[str, int] = {}

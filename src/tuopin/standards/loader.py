@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tuopin.domain.errors import ValidationFailed
+from tuopin.standards.catalog import shipped
 from tuopin.standards.expr.check import check, check_boolean
 from tuopin.standards.expr.parser import parse
 from tuopin.standards.expr.schema import INTEGER, NUMBER, REGISTRY_SCHEMA, Schema
@@ -30,15 +31,10 @@ from tuopin.standards.model import (
     Text,
 )
 
+__all__ = ["load", "loads", "shipped"]
+
 WEIGHT_TOLERANCE = 1e-9
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-def shipped() -> list[str]:
-    """Names of the standards that ship with tuopin."""
-    folder = resources.files("tuopin.standards") / "data"
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir()
-                  if p.name.endswith(".toml"))
 
 
 def load(name_or_path: str | Path, *, schema: Schema = REGISTRY_SCHEMA) -> Standard:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, union
 from sqlalchemy.orm import Session, aliased
 
 from tuopin.domain.errors import NotFound, ValidationFailed
@@ -48,18 +48,24 @@ def household_payments(db: Session, *, principal: Principal,
     identifiers). NotFound outside the principal's scope."""
     home = records.household(db, principal=principal, number=number)
     people = select(MemberRecord.id_number).where(MemberRecord.household_id == home.id)
+    # the payments' ids first, each way through its own index: one OR of the two made
+    # PostgreSQL scan every payment of the province (seconds a page at 500,000 households)
+    paid = union(
+        select(D.id).where(D.payee_id_number.in_(people)),
+        select(D.id).where((D.payee_household == number) & D.payee_id_number.is_(None)),
+    ).subquery()
     reversed_, reversal = aliased(D), aliased(D)
     rows = db.execute(
         select(D.number, P.number, P.name, P.region_code, D.amount, D.paid_on, D.channel,
                D.account, D.payee_id_number, MemberRecord.name, reversed_.number,
                reversal.number)
+        .select_from(paid)
+        .join(D, D.id == paid.c.id)
         .join(P, P.id == D.project_id)
         .outerjoin(MemberRecord, (MemberRecord.id_number == D.payee_id_number)
                    & (MemberRecord.household_id == home.id))
         .outerjoin(reversed_, reversed_.id == D.reverses_id)
         .outerjoin(reversal, reversal.reverses_id == D.id)
-        .where(or_(D.payee_id_number.in_(people),
-                   (D.payee_household == number) & D.payee_id_number.is_(None)))
         .order_by(D.paid_on.desc(), D.number.desc()))
     clear = principal.sees_identifiers
     return [{"number": payment, "project": project, "project_name": name,

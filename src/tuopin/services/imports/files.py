@@ -225,6 +225,16 @@ def _stage_check_merge(
     principal: Principal, skip_invalid: bool, progress: Progress | None,
     merge: Callable[[Connection, Table], MergeCounts] | None = None,
 ) -> list[str]:
+    with bulk.tuned(conn):
+        return _stage_check_merge_tuned(conn, source, validated, result, principal,
+                                        skip_invalid, progress, merge)
+
+
+def _stage_check_merge_tuned(
+    conn: Connection, source: Source, validated: Validated, result: ImportResult,
+    principal: Principal, skip_invalid: bool, progress: Progress | None,
+    merge: Callable[[Connection, Table], MergeCounts] | None,
+) -> list[str]:
     data = validated.table.append_column("_row", pa.array(validated.rows, type=pa.int64()))
     staging = bulk.staging_table(conn, f"staging_{validated.kind.value}", data.schema)
     done = 0
