@@ -19,14 +19,22 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m pip install -q --upgrade uv
 	$(VENV)/bin/uv pip install -q --python $(PY) -r requirements.lock
 	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
+	$(call compile,$(VENV)/lib)
 	rm -f $(VENV)/.installed-[0-9a-f]*; touch $(STAMP)
 
+# Bytecode written ahead: where PYTHONDONTWRITEBYTECODE is set (CI, containers) Python would
+# otherwise compile ~500 modules on every command (`tuopin --help` 0.6 s instead of 0.3 s).
+# Only a speed-up: a file that does not compile (a vendored test) must not stop the setup.
+compile = $(PY) -m compileall -q -j 0 $(1) >/dev/null 2>&1 || true
+
 setup: $(STAMP)
+	@$(call compile,src)
 
 # A superset of requirements.lock (same versions), so `make run` after it changes nothing.
 $(SPARK_STAMP): pyproject.toml requirements-spark.lock | $(STAMP)
 	$(VENV)/bin/uv pip install -q --python $(PY) -r requirements-spark.lock
 	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
+	$(call compile,$(VENV)/lib)
 	rm -f $(VENV)/.installed-spark-*; touch $(SPARK_STAMP)
 
 setup-spark: setup $(SPARK_STAMP)

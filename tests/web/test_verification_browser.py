@@ -48,8 +48,11 @@ def phone(browser: Browser, server: str) -> Iterator[Page]:  # noqa: F811
 
 
 def fits(page: Page) -> None:
-    """Nothing wider than the phone: no sideways scrolling."""
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    """Nothing wider than the phone: no sideways scrolling (measured once the page's
+    stylesheets have loaded: under load they may apply after the content is visible)."""
+    page.wait_for_load_state("load")
+    page.wait_for_function(f"document.documentElement.scrollWidth <= {PHONE['width']}",
+                           timeout=10_000)
 
 
 def choose(page: Page, name: str, value: str) -> None:
