@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 import verification_county as county
 from tuopin.cli.main import app
+from tuopin.storage import rollups
 from tuopin.storage.db import make_engine
 from tuopin.storage.models import (
     AssessmentResultRecord,
@@ -48,6 +49,7 @@ def url(db_url: str) -> str:
             {"run_id": 1, "household_id": hid, "household_number": number,
              "village_code": village, "members": 1, "score": 0.0, "poor": status == "poor",
              "deprived": "", "categories": ""} for hid, number, village, status in homes])
+        rollups.write(conn, 1)  # as a stored run has (runs.record)
     engine.dispose()
     return db_url
 

@@ -44,6 +44,21 @@ def test_an_empty_chain_verifies(engine: Engine) -> None:
     assert verify(engine).ok
 
 
+def test_many_events_appended_at_once_chain_like_one_at_a_time(engine: Engine) -> None:
+    append_events(engine, 2)
+    changes = [audit.Change("tester", "monitor:propose", "monitoring_case", str(i), None,
+                            {"i": i}) for i in range(12_001)]  # more than one insert batch
+    with engine.begin() as conn:
+        assert audit.record_many(conn, changes, clock=clock) == 12_001
+        assert audit.record_many(conn, [], clock=clock) == 0  # nothing: the head stays
+    report = verify(engine)
+    assert report.ok and report.events == 12_003
+    with Session(engine) as db:
+        events = audit.history(db, principal=OPERATOR, entity="monitoring_case",
+                               entity_id="12000")
+    assert [(e["id"], e["after"]) for e in events] == [(12_003, '{"i":12000}')]
+
+
 def _update(conn) -> None:  # type: ignore[no-untyped-def]
     conn.execute(text("UPDATE audit_event SET after = '{\"status\":\"poor\"}' WHERE id = 3"))
 

@@ -13,6 +13,7 @@ from factories import OPERATOR, operator
 from tuopin.domain.errors import ValidationFailed
 from tuopin.services.exits import area_exits as exit_checks
 from tuopin.standards.loader import load
+from tuopin.storage import rollups
 from tuopin.storage.db import session_factory
 from tuopin.storage.models import (
     AssessmentResultRecord,
@@ -56,6 +57,8 @@ def run(engine: Engine) -> int:
                     run_id=record.id, household_id=home.id, household_number=home.number,
                     village_code=village, members=members, score=0.0, poor=i == 0,
                     deprived="income" if i == 0 else "", categories=""))
+        db.flush()
+        rollups.write(db.connection(), record.id)  # as a stored run has (runs.record)
         return record.id
 
 

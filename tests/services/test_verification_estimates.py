@@ -21,6 +21,7 @@ from tuopin.domain.errors import RuleBroken
 from tuopin.domain.verification import Frame, VerificationKind
 from tuopin.services.exits import area_exits
 from tuopin.services.verification import draws, estimates, plans
+from tuopin.storage import rollups
 from tuopin.storage.db import make_engine, session_factory
 from tuopin.storage.models import (
     AssessmentResultRecord,
@@ -217,6 +218,7 @@ def _run(engine: Engine) -> int:
             {"run_id": run.id, "household_id": hid, "household_number": number,
              "village_code": village, "members": 1, "score": 0.0, "poor": status == "poor",
              "deprived": "", "categories": ""} for hid, number, village, status in homes])
+        rollups.write(db.connection(), run.id)  # as a stored run has (runs.record)
         return run.id
 
 

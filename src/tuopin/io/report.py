@@ -7,7 +7,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from tuopin.io.problems import RECORD_COLUMNS, REPORT_COLUMNS, Problem, as_rows, has_records
-from tuopin.io.writers import detect_format, write_table
+
+# The writers (openpyxl, Parquet) are imported when a report is written: an import without
+# problems never needs them.
 
 # The row number is a number so that the report sorts and filters as one in Excel.
 REPORT_SCHEMA = pa.schema(
@@ -24,6 +26,8 @@ REASON_SEPARATOR = "; "
 def write_problems(problems: list[Problem], path: Path, *, lang: str) -> None:
     """Write the validation report (``row, column, value, reason``, led by ``record`` when
     the problems name their records) as CSV or XLSX."""
+    from tuopin.io.writers import write_table
+
     fmt = _report_format(path)
     rows = as_rows(problems, lang)
     schema = RECORD_REPORT_SCHEMA if has_records(problems) else REPORT_SCHEMA
@@ -38,6 +42,8 @@ def write_rejects(
     path: Path,
 ) -> None:
     """Write the rejected rows as read, between a ``row`` and a ``reason`` column."""
+    from tuopin.io.writers import write_table
+
     fmt = _report_format(path)
     # A reject file that is fixed and re-imported already has these two columns; their
     # old values would be stale, so they are replaced rather than repeated.
@@ -53,6 +59,8 @@ def write_rejects(
 
 
 def _report_format(path: Path) -> str:
+    from tuopin.io.writers import detect_format
+
     fmt = detect_format(path, None)
     if fmt not in ("csv", "xlsx"):
         raise ValueError(f"a report is written as .csv or .xlsx, not {path.suffix!r}")

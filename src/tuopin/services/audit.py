@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -51,32 +51,58 @@ def event_hash(
     return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True)
+class Change:
+    """One event to append: who did what to which record, with the record before and after."""
+
+    actor: str
+    action: str
+    entity: str
+    entity_id: str | None = None
+    before: Any = None
+    after: Any = None
+
+
 def record(
     db: Session | Connection, *, actor: str, action: str, entity: str,
     entity_id: str | None = None, before: Any = None, after: Any = None,
     clock: Clock = utc_now,
-) -> AuditEventRecord:
+) -> None:
     """Append one event to the chain inside the caller's transaction (ORM or Core)."""
+    record_many(db, [Change(actor, action, entity, entity_id, before, after)], clock=clock)
+
+
+def record_many(db: Session | Connection, changes: Iterable[Change], *,
+                clock: Clock = utc_now, batch: int = 5_000) -> int:
+    """Append events in order inside the caller's transaction: the head is locked and
+    moved once, the events inserted in batches (a scan proposing 10,000 cases is not
+    10,000 round trips). Returns how many were appended."""
     conn = db.connection() if isinstance(db, Session) else db
-    head_table = table_of(AuditHeadRecord)
+    head_table, events_table = table_of(AuditHeadRecord), table_of(AuditEventRecord)
     head = conn.execute(
         select(head_table.c.last_id, head_table.c.last_hash)
         .where(head_table.c.id == 1).with_for_update()
     ).one()
     at = clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    event = AuditEventRecord(
-        id=head.last_id + 1, at=at, actor=actor, action=action, entity=entity,
-        entity_id=entity_id, before=canonical_json(before), after=canonical_json(after),
-        prev_hash=head.last_hash,
-    )
-    event.hash = _hash_of(event)
-    values = {c.name: getattr(event, c.key) for c in table_of(AuditEventRecord).columns}
-    conn.execute(insert(table_of(AuditEventRecord)).values(**values))
+    last_id, last_hash = head.last_id, head.last_hash
+    rows: list[dict[str, Any]] = []
+    for change in changes:
+        last_id += 1
+        row = {"id": last_id, "at": at, "actor": change.actor, "action": change.action,
+               "entity": change.entity, "entity_id": change.entity_id,
+               "before": canonical_json(change.before),
+               "after": canonical_json(change.after), "prev_hash": last_hash}
+        row["hash"] = last_hash = event_hash(**row)
+        rows.append(row)
+    if not rows:
+        return 0
+    for start in range(0, len(rows), batch):
+        conn.execute(insert(events_table), rows[start:start + batch])
     conn.execute(
         update(head_table).where(head_table.c.id == 1)
-        .values(last_id=event.id, last_hash=event.hash)
+        .values(last_id=last_id, last_hash=last_hash)
     )
-    return event
+    return len(rows)
 
 
 def _hash_of(event: AuditEventRecord) -> str:

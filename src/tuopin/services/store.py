@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
-from anyio import CancelScope, CapacityLimiter, to_thread
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -72,6 +71,8 @@ async def request_transaction(factory: sessionmaker[Session]) -> AsyncIterator[S
     event loop; ending talks to the database, so it runs in the thread pool, shielded from
     cancellation, as FastAPI does for a plain ``def`` generator.
     """
+    from anyio import CancelScope, CapacityLimiter, to_thread  # the web's: not the CLI's
+
     transaction = _begun(factory)
     db = transaction.__enter__()
     limiter = CapacityLimiter(1)  # the exit never waits for a free worker thread

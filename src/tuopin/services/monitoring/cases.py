@@ -15,7 +15,7 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import and_, case, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from tuopin.domain import monitoring as procedure
@@ -43,6 +43,7 @@ from tuopin.storage.models import (
     MonitoringEventRecord,
     PlanRecord,
     ShockEventRecord,
+    table_of,
 )
 
 DEFAULT_STANDARD = "cn-monitoring"
@@ -166,9 +167,21 @@ def set_status(db: Session, home: HouseholdRecord, status: HouseholdStatus, *,
 
 def plan_of(db: Session, household_id: int) -> int | None:
     """The household's plan to link (its newest approved one, else its newest draft)."""
+    return plans_of(db, [household_id]).get(household_id)
+
+
+def plans_of(db: Session, household_ids: list[int], *, chunk: int = 5_000) -> dict[int, int]:
+    """Each household's plan to link, by household id (households without one left out)."""
     approved_first = case((PlanRecord.status == PlanStatus.APPROVED.value, 0), else_=1)
-    return db.scalars(select(PlanRecord.id).where(PlanRecord.household_id == household_id)
-                      .order_by(approved_first, PlanRecord.id.desc()).limit(1)).first()
+    linked: dict[int, int] = {}
+    for start in range(0, len(household_ids), chunk):
+        rows = db.execute(
+            select(PlanRecord.household_id, PlanRecord.id)
+            .where(PlanRecord.household_id.in_(household_ids[start:start + chunk]))
+            .order_by(PlanRecord.household_id, approved_first, PlanRecord.id.desc()))
+        for household_id, plan_id in rows:
+            linked.setdefault(household_id, plan_id)
+    return linked
 
 
 def _new_case(home: HouseholdRecord, category: MonitoringCategory, risks: list[str],
@@ -199,19 +212,34 @@ def scan(db: Session, *, principal: Principal, run_id: int, as_of: date, deadlin
                       h.status != HouseholdStatus.POOR.value,
                       (r.categories != "") | and_(r.poor.is_(True), shocked))
                .order_by(h.number))
-    proposed, skipped = [], 0
-    for home, deprived, categories, is_open in db.execute(flagged).all():
-        if is_open:
-            skipped += 1
-            continue
+    found = db.execute(flagged).all()
+    fresh = [(home, deprived, categories) for home, deprived, categories, is_open in found
+             if not is_open]
+    # set-based: a county's scan proposes thousands of cases, written in a few statements
+    plans = plans_of(db, [home.id for home, _, _ in fresh])
+    opened = procedure.open_case(as_of=as_of, deadline_days=deadline_days)
+    note = SCAN_NOTE.format(run=run.id)
+    cases = []
+    for home, deprived, categories in fresh:
         category = (procedure.pick_category(categories.split(";"))
                     or MonitoringCategory.SUDDEN_HARDSHIP)
-        opened = procedure.open_case(as_of=as_of, deadline_days=deadline_days)
         record = _new_case(home, category, [d for d in deprived.split(";") if d], "scan",
                            run.id, opened)
-        apply(db, record, home, opened, on=as_of, actor=actor, action="monitor:propose",
-              note=SCAN_NOTE.format(run=run.id))
-        proposed.append(case_row(record, home, as_of=as_of))
+        record.plan_id = plans.get(home.id)
+        cases.append(record)
+    db.add_all(cases)
+    flush(db)
+    if cases:
+        db.execute(insert(table_of(MonitoringEventRecord)),
+                   [{"case_id": record.id, "from_state": "", "to_state": record.state,
+                     "on": as_of, "by": actor, "note": note} for record in cases])
+    audit.record_many(db, [
+        audit.Change(actor, "monitor:propose", "monitoring_case", str(record.id), None,
+                     {**snapshot(record), "household": home.number, "note": note})
+        for record, (home, _, _) in zip(cases, fresh, strict=True)])
+    proposed = [case_row(record, home, as_of=as_of)
+                for record, (home, _, _) in zip(cases, fresh, strict=True)]
+    skipped = len(found) - len(fresh)
     return {"run": run.id, "proposed": proposed, "skipped_open": skipped}
 
 

@@ -10,15 +10,11 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tuopin.analytics.mpi import MpiResult, af_measures, mpi_from_file
 from tuopin.domain.enums import RegionLevel
 from tuopin.domain.errors import ValidationFailed
 from tuopin.domain.scope import Scope
@@ -27,11 +23,21 @@ from tuopin.services.access.principal import Principal
 from tuopin.services.assessment.runs import get_run, run_standard
 from tuopin.storage.models import (
     AssessmentResultRecord,
+    AssessmentRollupRecord,
     HouseholdRecord,
     MemberRecord,
     RegionRecord,
 )
 from tuopin.storage.scope import in_region
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+    from tuopin.analytics.mpi import MpiResult
+
+# numpy, pyarrow and the MPI calculator are imported by the MPI functions: incidence (and
+# the exit checks built on it) reads the stored roll-up and starts without them.
 
 LEVELS = {level.title: level for level in RegionLevel}
 HOUSEHOLD_GROUPS = ("status", "head_sex")
@@ -40,6 +46,8 @@ AGE_GROUPS = ((0, 5, "0-5"), (6, 15, "6-15"), (16, 59, "16-59"), (60, 200, "60+"
 
 
 def _results(session: Session, run_id: int, scope: Scope) -> pa.Table:
+    import pyarrow as pa
+
     r = AssessmentResultRecord
     rows = session.execute(select(r.household_id, r.village_code, r.members, r.poor,
                                   r.deprived, r.score)
@@ -60,23 +68,26 @@ def incidence(session: Session, *, principal: Principal, run_id: int,
         raise ValidationFailed(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
     get_run(session, run_id)
     digits = LEVELS[level].digits
-    results = _results(session, run_id, scope)
-    keyed = results.append_column("region", pc.utf8_slice_codeunits(
-        results.column("village_code"), 0, digits))
-    poor_members = pc.if_else(keyed.column("poor"), keyed.column("members"), 0)
-    keyed = keyed.append_column("poor_members", poor_members)
-    keyed = keyed.append_column("poor_int", pc.cast(keyed.column("poor"), pa.int64()))
-    grouped = keyed.group_by("region").aggregate([
-        ("household_id", "count"), ("poor_int", "sum"), ("members", "sum"),
-        ("poor_members", "sum")]).sort_by("region")
+    # The run's stored roll-up (a few rows, not its results): of the level asked for, or of
+    # the scope's own level when the scope lies inside one region of that level (a
+    # township's officer asking for counties gets the township's figures, not the county's).
+    source = max((LEVELS[level], *(lv for lv in RegionLevel if lv.digits == len(scope.prefix))),
+                 key=lambda lv: lv.digits)
+    U = AssessmentRollupRecord
+    code = func.substr(U.region_code, 1, digits)
+    grouped = session.execute(
+        select(code, func.sum(U.households), func.sum(U.poor_households), func.sum(U.people),
+               func.sum(U.poor_people))
+        .where(U.run_id == run_id, U.level == int(source), in_region(scope, U.region_code))
+        .group_by(code).order_by(code)).all()
     names = dict(session.execute(select(RegionRecord.code, RegionRecord.name).where(
         RegionRecord.level == int(LEVELS[level]))).all())
     rows = []
-    for g in grouped.to_pylist():
-        code = g["region"].ljust(12, "0")
-        households, poor = g["household_id_count"], g["poor_int_sum"] or 0
-        people, poor_people = g["members_sum"] or 0, g["poor_members_sum"] or 0
-        rows.append({"code": code, "name": names.get(code, ""), "households": households,
+    for prefix, households, poor, people, poor_people in grouped:
+        code_ = prefix.ljust(12, "0")
+        households, poor = int(households), int(poor or 0)
+        people, poor_people = int(people or 0), int(poor_people or 0)
+        rows.append({"code": code_, "name": names.get(code_, ""), "households": households,
                      "poor_households": poor, "people": people, "poor_people": poor_people,
                      "incidence": poor_people / people if people else None,
                      "household_incidence": poor / households if households else None})
@@ -94,6 +105,8 @@ def total(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _matrix(results: pa.Table, ids: list[str]) -> np.ndarray:
+    import numpy as np
+
     deprived = results.column("deprived").to_pylist()
     index = {i: j for j, i in enumerate(ids)}
     matrix = np.zeros((len(deprived), len(ids)), dtype=bool)
@@ -105,6 +118,8 @@ def _matrix(results: pa.Table, ids: list[str]) -> np.ndarray:
 
 
 def _household_groups(session: Session, results: pa.Table, by: str) -> np.ndarray:
+    import numpy as np
+
     ids = results.column("household_id").to_pylist()
     if by == "status":
         query = select(HouseholdRecord.id, HouseholdRecord.status)
@@ -118,6 +133,8 @@ def _household_groups(session: Session, results: pa.Table, by: str) -> np.ndarra
 def _persons(session: Session, results: pa.Table, year: int, by: str) -> tuple[
         np.ndarray, np.ndarray]:
     """Row index into results and the group of every living member (person-level groups)."""
+    import numpy as np
+
     position = {h: i for i, h in enumerate(results.column("household_id").to_pylist())}
     end = date(year, 12, 31)
     rows = session.execute(select(MemberRecord.household_id, MemberRecord.sex,
@@ -139,6 +156,10 @@ def _persons(session: Session, results: pa.Table, year: int, by: str) -> tuple[
 def mpi(session: Session, *, principal: Principal, run_id: int, by: str | None) -> MpiResult:
     """The Alkire-Foster measures of a run in the principal's region, persons weighted,
     optionally by subgroup."""
+    import numpy as np
+
+    from tuopin.analytics.mpi import af_measures
+
     scope = principal.scope
     run = get_run(session, run_id)
     standard = run_standard(run)
@@ -179,5 +200,7 @@ def mpi_of_file(path: Path, *, indicators: list[str], k: float,
                 sample_weight: str | None, by: str | None, strata: str | None,
                 psu: str | None) -> MpiResult:
     """The Alkire-Foster measures of any CSV/Parquet table (survey microdata)."""
+    from tuopin.analytics.mpi import mpi_from_file
+
     return mpi_from_file(path, indicators=indicators, k=k, weights=weights, cutoffs=cutoffs,
                          sample_weight=sample_weight, by=by, strata=strata, psu=psu)
