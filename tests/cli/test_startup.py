@@ -18,11 +18,11 @@ from tuopin.cli import exits_cmd
 from tuopin.cli.main import app
 from tuopin.services.exits import household_exits
 
-# the store, the engines, the file formats, the web and the settings (read at the first
-# command that needs one; pydantic with them: typer < 0.29 parses without it): what
-# `tuopin --help` must never wait for
+# the store, the engines, the file formats and the web (pydantic with it: the settings are
+# read without it, and typer < 0.29 parses without it): what `tuopin --help` must never
+# wait for
 HEAVY = ("sqlalchemy", "alembic", "ibis", "duckdb", "pyarrow", "pandas", "pyspark", "openpyxl",
-         "fastapi", "pydantic_settings", "pydantic")
+         "fastapi", "pydantic")
 
 # Runs `tuopin ARGS` for each ARGS of a JSON list, in one interpreter, then names the heavy
 # modules imported: the exit codes and that list go to standard error.

@@ -1,7 +1,7 @@
 """What every command needs: settings, the operator it acts as, and lazily the store.
 
 Nothing heavy is imported here at import time: `tuopin --help` and the commands that never
-open the store must not pay for pydantic-settings, SQLAlchemy or Alembic. The settings are
+open the store must not pay for SQLAlchemy or Alembic. The settings are
 built at the first command that reads them, the engine at the first that opens the store.
 """
 

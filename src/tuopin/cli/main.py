@@ -58,7 +58,7 @@ def root(
 ) -> None:
     """Settings are built once here and passed down to every command."""
     # the context builds them when a command first reads them: --help and the commands that
-    # need no setting never import pydantic-settings
+    # need no setting never read the environment
     ctx.obj = CliContext(debug=debug, operator=operator, database_url=database_url)
 
 

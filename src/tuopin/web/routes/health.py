@@ -13,9 +13,9 @@ import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tuopin.config import SecretStr
 from tuopin.services.ops import health
 from tuopin.services.ops.metrics import CONTENT_TYPE, Metrics
 from tuopin.web.deps import StateDep
