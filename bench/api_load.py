@@ -60,7 +60,7 @@ from pathlib import Path
 import aiohttp
 
 from bench import web_load
-from bench.common import ROOT
+from bench.common import ROOT, status_mb
 from bench.registry import PG_SERVER
 from bench.web_load import HOST, Outcome
 
@@ -213,21 +213,11 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def _status_mb(pid: int, key: str) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 def _workers_of(server: subprocess.Popen[bytes]) -> list[int]:
     """The server's worker processes (uvicorn's supervisor is the `tuopin serve` process;
     multiprocessing's resource tracker, a few MB, is left out by size)."""
     pids = _descendants(server.pid) or [server.pid]
-    return [p for p in pids if _status_mb(p, "VmRSS") > 40] or pids
+    return [p for p in pids if status_mb(p, "VmRSS") > 40] or pids
 
 
 class RssSampler:
@@ -236,7 +226,7 @@ class RssSampler:
     def __init__(self, pids: list[int], every: float = 0.05) -> None:
         self.pids = pids
         self.every = every
-        self.before = {p: _status_mb(p, "VmRSS") for p in pids}
+        self.before = {p: status_mb(p, "VmRSS") for p in pids}
         self.peak = dict(self.before)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -244,7 +234,7 @@ class RssSampler:
     def _run(self) -> None:
         while not self._stop.wait(self.every):
             for pid in self.pids:
-                self.peak[pid] = max(self.peak[pid], _status_mb(pid, "VmRSS"))
+                self.peak[pid] = max(self.peak[pid], status_mb(pid, "VmRSS"))
 
     def __enter__(self) -> RssSampler:
         self._thread.start()
@@ -482,7 +472,7 @@ async def _export(base: str, token: str, expected: int, pids: list[int]) -> Expo
                 lines += chunk.count(b"\n")
                 size += len(chunk)
                 if lines >= expected * (len(tenths) + 1) / 10 and len(tenths) < 10:
-                    tenths.append(max(_status_mb(p, "VmRSS") for p in pids))
+                    tenths.append(max(status_mb(p, "VmRSS") for p in pids))
                 if len(head) < 4096:
                     head += chunk[:4096]
             seconds = time.perf_counter() - started
@@ -500,7 +490,7 @@ def _run_export(base: str, token: str, server: subprocess.Popen[bytes],
         except (aiohttp.ClientError, TimeoutError) as exc:  # a stream cut short
             outcome = Export(0, problem=f"{type(exc).__name__}: {exc}")
     outcome.rss_before, outcome.rss_peak = sampler.before, sampler.peak
-    outcome.hwm = {p: _status_mb(p, "VmHWM") for p in pids}
+    outcome.hwm = {p: status_mb(p, "VmHWM") for p in pids}
     outcome.busiest = sampler.busiest()
     return outcome
 
@@ -578,7 +568,7 @@ def _serve(env: dict[str, str], url: str, dsn: str, sample: Sample) -> Results:
             api[key] = asyncio.run(_api_phase(base, readers, sample, budget, seconds, *key,
                                               pids))
             sql[key] = asyncio.run(_sql_phase(dsn, clients, sample, budget, seconds, *key))
-        read_hwm = max(_status_mb(p, "VmHWM") for p in _workers_of(server))
+        read_hwm = max(status_mb(p, "VmHWM") for p in _workers_of(server))
         export = _run_export(base, exporter, server, sample.members)
         copy = _measure("copy_members", dsn) if export.status in (200, 404) else None
         return Results(api, sql, read_hwm, export, copy, (before, os.getloadavg()[0]))
@@ -715,5 +705,5 @@ if __name__ == "__main__":  # a baseline step in its own process, as bench.steps
     found = globals()[sys.argv[1]](*json.loads(sys.argv[2]))
     seconds, extra = found
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the (larger) parent
-    peak = _status_mb(os.getpid(), "VmHWM")
+    peak = status_mb(os.getpid(), "VmHWM")
     print("BENCH " + json.dumps({"seconds": seconds, "peak_mb": peak, "extra": extra}))

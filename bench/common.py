@@ -28,6 +28,18 @@ class Measurement:
         return replace(self, rows=rows)
 
 
+def status_mb(pid: int, key: str) -> float:
+    """A /proc/PID/status figure in MB (VmHWM: the process's peak RSS since its exec; not
+    ru_maxrss, which Linux carries over exec from the parent that forked it)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def measure(name: str, step: str, *args: object, rows: int = 0) -> Measurement:
     """Run ``bench.steps.<step>(*args)`` in a fresh interpreter; its time and peak RSS."""
     done = subprocess.run(

@@ -7,7 +7,7 @@ reading the input into pandas, is not counted) and the runner prints them with p
 from __future__ import annotations
 
 import json
-import resource
+import os
 import sqlite3
 import sys
 import tempfile
@@ -15,6 +15,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+from bench.common import status_mb
 from tuopin.io.schema import Kind
 from tuopin.services.access.principal import Principal
 from tuopin.services.imports.files import import_file
@@ -155,5 +156,6 @@ def web_synth_into_db(url: str, households: str, seed: str) -> tuple[float, int]
 if __name__ == "__main__":
     outcome = globals()[sys.argv[1]](*json.loads(sys.argv[2]))
     seconds, extra = outcome if isinstance(outcome, tuple) else (outcome, None)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: ru_maxrss starts at the bench driver's RSS when it forked us
+    peak = status_mb(os.getpid(), "VmHWM")
     print("BENCH " + json.dumps({"seconds": seconds, "peak_mb": peak, "extra": extra}))
