@@ -93,6 +93,8 @@ def test_a_cadre_finds_a_household_reveals_a_number_switches_language_and_logs_o
     log_in(page, "village-cadre")
     shot(page, "home")
     page.click("nav a[href='/households']")
+    # htmx is a deferred script: it listens once the page's DOM is loaded, not at the click
+    page.wait_for_load_state("domcontentloaded")
     page.fill("#q", "户主0")  # htmx searches as the cadre types
     result = page.locator(f"#results a[href='/households/{MINE[0]}']")
     expect(result).to_be_visible()
