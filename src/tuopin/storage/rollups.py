@@ -6,10 +6,14 @@ summed from the village rows, so the whole roll-up costs about one scan of the r
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, Integer, case, cast, func, insert, literal, select
 
 from tuopin.domain.enums import RegionLevel
+from tuopin.domain.scope import Scope
 from tuopin.storage.models import AssessmentResultRecord, AssessmentRollupRecord
+from tuopin.storage.scope import in_region
 
 R = AssessmentResultRecord
 U = AssessmentRollupRecord
@@ -36,3 +40,22 @@ def write(conn: Connection, run_id: int) -> None:
             .where(U.run_id == run_id, U.level == int(RegionLevel.VILLAGE))
             .group_by(code))
         conn.execute(insert(U).from_select(COLUMNS, above))
+
+
+def by_region(db: Any, run_id: int, level: RegionLevel, scope: Scope) -> list[tuple[Any, ...]]:
+    """Run ``run_id``'s figures for every region of ``level`` inside ``scope``, in code
+    order: (12-digit code, households, people, poor households, poor people).
+
+    Read from the level asked for, or from the scope's own level when the scope lies inside
+    one region of that level (a township's officer asking for counties gets the township's
+    figures, not the whole county's)."""
+    source = max((level, *(lv for lv in RegionLevel if lv.digits == len(scope.prefix))),
+                 key=lambda lv: lv.digits)
+    code = func.substr(U.region_code, 1, level.digits)
+    rows = db.execute(
+        select(code, func.sum(U.households), func.sum(U.people), func.sum(U.poor_households),
+               func.sum(U.poor_people))
+        .where(U.run_id == run_id, U.level == int(source), in_region(scope, U.region_code))
+        .group_by(code).order_by(code)).all()
+    return [(prefix.ljust(12, "0"), *(int(v or 0) for v in figures))
+            for prefix, *figures in rows]

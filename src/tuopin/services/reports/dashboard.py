@@ -24,6 +24,7 @@ from tuopin.domain.errors import NotFound
 from tuopin.domain.scope import Scope
 from tuopin.services.access.policy import reads
 from tuopin.services.access.principal import Principal
+from tuopin.storage import rollups
 from tuopin.storage.models import (
     AssessmentRollupRecord,
     AssessmentRunRecord,
@@ -105,19 +106,14 @@ def _child_level(scope: Scope) -> RegionLevel | None:
 def _breakdown(db: Session, run_id: int, scope: Scope,
                level: RegionLevel) -> list[dict[str, Any]]:
     """The run's figures for each region of ``level`` inside the scope (roll-up rows)."""
-    rows = db.execute(select(U.region_code, U.households, U.people, U.poor_households,
-                             U.poor_people)
-                      .where(U.run_id == run_id, U.level == int(level),
-                             in_region(scope, U.region_code))
-                      .order_by(U.region_code)).all()
-    codes = [r.region_code for r in rows]
+    rows = rollups.by_region(db, run_id, level, scope)
+    codes = [code for code, *_ in rows]
     names = dict(db.execute(select(RegionRecord.code, RegionRecord.name)
                             .where(RegionRecord.code.in_(codes))).all())
     result = []
-    for row in rows:
-        figures = _figures(row[1:])
-        result.append({"code": row.region_code, "name": names.get(row.region_code,
-                                                                   row.region_code),
+    for code, *counts in rows:
+        figures = _figures(counts)
+        result.append({"code": code, "name": names.get(code, code),
                        "village": level is RegionLevel.VILLAGE, **vars(figures),
                        "incidence": figures.incidence})
     return result

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tuopin.domain.enums import RegionLevel
@@ -21,9 +21,9 @@ from tuopin.domain.scope import Scope
 from tuopin.services.access.policy import reads
 from tuopin.services.access.principal import Principal
 from tuopin.services.assessment.runs import get_run, run_standard
+from tuopin.storage import rollups
 from tuopin.storage.models import (
     AssessmentResultRecord,
-    AssessmentRollupRecord,
     HouseholdRecord,
     MemberRecord,
     RegionRecord,
@@ -67,31 +67,15 @@ def incidence(session: Session, *, principal: Principal, run_id: int,
     if level not in LEVELS:
         raise ValidationFailed(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
     get_run(session, run_id)
-    digits = LEVELS[level].digits
-    # The run's stored roll-up (a few rows, not its results): of the level asked for, or of
-    # the scope's own level when the scope lies inside one region of that level (a
-    # township's officer asking for counties gets the township's figures, not the county's).
-    source = max((LEVELS[level], *(lv for lv in RegionLevel if lv.digits == len(scope.prefix))),
-                 key=lambda lv: lv.digits)
-    U = AssessmentRollupRecord
-    code = func.substr(U.region_code, 1, digits)
-    grouped = session.execute(
-        select(code, func.sum(U.households), func.sum(U.poor_households), func.sum(U.people),
-               func.sum(U.poor_people))
-        .where(U.run_id == run_id, U.level == int(source), in_region(scope, U.region_code))
-        .group_by(code).order_by(code)).all()
+    # the run's stored roll-up: a few rows, not its results
     names = dict(session.execute(select(RegionRecord.code, RegionRecord.name).where(
         RegionRecord.level == int(LEVELS[level]))).all())
-    rows = []
-    for prefix, households, poor, people, poor_people in grouped:
-        code_ = prefix.ljust(12, "0")
-        households, poor = int(households), int(poor or 0)
-        people, poor_people = int(people or 0), int(poor_people or 0)
-        rows.append({"code": code_, "name": names.get(code_, ""), "households": households,
-                     "poor_households": poor, "people": people, "poor_people": poor_people,
-                     "incidence": poor_people / people if people else None,
-                     "household_incidence": poor / households if households else None})
-    return rows
+    return [{"code": code, "name": names.get(code, ""), "households": households,
+             "poor_households": poor, "people": people, "poor_people": poor_people,
+             "incidence": poor_people / people if people else None,
+             "household_incidence": poor / households if households else None}
+            for code, households, people, poor, poor_people
+            in rollups.by_region(session, run_id, LEVELS[level], scope)]
 
 
 def total(rows: list[dict[str, Any]]) -> dict[str, Any]:
