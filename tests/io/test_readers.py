@@ -72,6 +72,13 @@ def test_it_detects_the_encodings_people_save_csv_in(
     assert raw.rows.to_pylist() == [2, 3]
 
 
+def test_an_english_header_over_gb18030_rows_is_read_as_gb18030(tmp_path: Path) -> None:
+    # the header alone is valid UTF-8: the rows' bytes decide, not the first line
+    raw = read_bytes(tmp_path, "number,name\nH1,张三\nH2,李四\n".encode("gb18030"))
+    assert raw.encoding == "gb18030"
+    assert cells(raw) == [{"c0": "H1", "c1": "张三"}, {"c0": "H2", "c1": "李四"}]
+
+
 def test_it_reads_characters_only_gb18030_can_encode(tmp_path: Path) -> None:
     raw = read_bytes(tmp_path, "姓名\n𠮷㐀\n".encode("gb18030"))
     assert cells(raw) == [{"c0": "𠮷㐀"}]

@@ -348,6 +348,22 @@ def test_bad_cells_of_every_column_are_all_reported_at_once(tmp_path: Path) -> N
     assert set(problems_by_row(result.problems)) == {2}
 
 
+def test_columns_checked_in_threads_give_what_one_thread_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [member(sex="M", birth_date="2019-02-30", health="sick", months_worked_away="13",
+                   dibao="maybe", phone="12", household=f"H{i}") for i in range(30)]
+    rows += [member(id_number=MAN, household="H1", relation="spouse"),
+             member(id_number="12345", household="H2", relation="child")]
+    monkeypatch.setattr("tuopin.io.threads.PARALLEL_ROWS", 10**9)
+    alone = validate(tmp_path, Kind.MEMBERS, rows)
+    monkeypatch.setattr("tuopin.io.threads.PARALLEL_ROWS", 0)
+    threaded = validate(tmp_path, Kind.MEMBERS, rows)
+    assert len(alone.problems) > 60
+    assert threaded.problems == alone.problems  # the same problems, in the same order
+    assert threaded.table.equals(alone.table)
+
+
 def test_a_blank_required_cell_in_parquet_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "members.parquet"
     pq.write_table(pa.table({"household_number": ["H1"], "id_number": [MAN], "name": [""],

@@ -18,10 +18,11 @@ import pyarrow.compute as pc
 from tuopin.domain import gb2260, regions
 from tuopin.domain.enums import RegionLevel, Relation, Sex
 from tuopin.domain.errors import ValidationFailed
-from tuopin.io.cells import ID_REASONS, parse
+from tuopin.io.cells import ID_REASONS, Parsed, parse
 from tuopin.io.problems import Problem
 from tuopin.io.readers import RawFile, file_error
 from tuopin.io.schema import Field, Kind, fields
+from tuopin.io.threads import map_columns
 from tuopin.io.validate_funds import FUND_RULES
 
 
@@ -101,13 +102,17 @@ def validate_file(raw: RawFile, kind: Kind, *, today: date) -> Validated:
     arrays: dict[str, pa.Array] = {}
     result = Validated(kind, pa.table({}), rows,
                        {name: raw.headers[i] for name, i in positions.items()})
-    for spec in fields(kind):
+
+    def typed(spec: Field) -> tuple[pa.Array, Parsed]:
         if spec.name in positions:
             cells = raw.table.column(positions[spec.name]).combine_chunks()
         else:
             cells = pa.nulls(n, pa.string())
+        return cells, parse(cells, spec, today=today)
+
+    specs = fields(kind)
+    for spec, (cells, parsed) in zip(specs, map_columns(typed, specs, rows=n), strict=True):
         result.raw[spec.name] = cells
-        parsed = parse(cells, spec, today=today)
         for position, reason, params in parsed.bad:
             result.add(position, spec.name, reason, **params)
         arrays[spec.name] = parsed.values

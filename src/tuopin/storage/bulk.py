@@ -84,7 +84,23 @@ def load(conn: Connection, table: Table, data: pa.Table, progress: Progress | No
                 progress(batch.num_rows)
     # Autovacuum never sees temporary tables: without statistics the planner guesses a
     # handful of rows and joins a million staged rows by nested loops.
-    conn.exec_driver_sql(f"ANALYZE {table.name}")
+    _analyze_staged(conn, table.name)
+
+
+# The staged rows' statistics only steer the checks' and the merge's joins (hash or nested
+# loop): the row count and a rough distinct count do that, and a sample of 3,000 rows gives
+# both (a million staged members: 0.47 s -> 0.03 s for PostgreSQL's default 30,000).
+STAGED_STATISTICS_TARGET = 10
+
+
+def _analyze_staged(conn: Connection, name: str) -> None:
+    if conn.dialect.name != "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {name}")
+        return
+    before = conn.exec_driver_sql("SHOW default_statistics_target").scalar_one()
+    conn.exec_driver_sql(f"SET LOCAL default_statistics_target = {STAGED_STATISTICS_TARGET}")
+    conn.exec_driver_sql(f"ANALYZE {name}")
+    conn.exec_driver_sql(f"SET LOCAL default_statistics_target = {int(before)}")
 
 
 @contextmanager
