@@ -525,3 +525,17 @@ def test_a_field_without_limits_accepts_any_size() -> None:
 def test_a_stored_value_reads_back_as_the_text_the_importer_would_take(value: object,
                                                                        text: str) -> None:
     assert as_text(value) == text
+
+
+def test_repeated_cells_are_typed_and_flagged_on_every_row() -> None:
+    # dates and numbers are typed once per distinct spelling, then taken back to the rows
+    dates = parse(M, "birth_date", ["2019-02-30", "x", "2019-02-30", None, "2019年11月20日",
+                                    "x", " 2019-11-20 ", "2019-11-20 00:00:00"])
+    assert dates.values.to_pylist() == [None, None, None, None, date(2019, 11, 20), None,
+                                        date(2019, 11, 20), date(2019, 11, 20)]
+    assert [(p, r) for p, r, _ in dates.bad] == [(0, NOT_REAL), (2, NOT_REAL), (1, NOT_DATE),
+                                                 (5, NOT_DATE)]
+    months = parse(M, "months_worked_away", ["13", "3", None, "13", "x", "3.0", "x"])
+    assert months.values.to_pylist() == [13, 3, None, 13, None, 3, None]
+    assert [(p, r) for p, r, _ in months.bad] == [(4, NOT_WHOLE), (6, NOT_WHOLE), (0, ABOVE),
+                                                  (3, ABOVE)]

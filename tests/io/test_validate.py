@@ -354,12 +354,14 @@ def test_columns_checked_in_threads_give_what_one_thread_gives(
     rows = [member(sex="M", birth_date="2019-02-30", health="sick", months_worked_away="13",
                    dibao="maybe", phone="12", household=f"H{i}") for i in range(30)]
     rows += [member(id_number=MAN, household="H1", relation="spouse"),
-             member(id_number="12345", household="H2", relation="child")]
+             member(id_number="12345", household="H2", relation="child"),
+             member(id_number=WOMAN, household="H3")]  # a second head
     monkeypatch.setattr("tuopin.io.threads.PARALLEL_ROWS", 10**9)
     alone = validate(tmp_path, Kind.MEMBERS, rows)
     monkeypatch.setattr("tuopin.io.threads.PARALLEL_ROWS", 0)
     threaded = validate(tmp_path, Kind.MEMBERS, rows)
     assert len(alone.problems) > 60
+    assert {SAME_ID, SECOND_HEAD} <= {p.reason for p in alone.problems}
     assert threaded.problems == alone.problems  # the same problems, in the same order
     assert threaded.table.equals(alone.table)
 

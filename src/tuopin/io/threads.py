@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from threading import Thread
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -31,3 +32,21 @@ def map_columns(work: Callable[[T], R], items: Iterable[T], *, rows: int) -> lis
         return [work(item) for item in items]
     with ThreadPoolExecutor(workers, thread_name_prefix="tuopin-columns") as pool:
         return list(pool.map(work, items))
+
+
+def in_background(work: Callable[[], R], *, rows: int) -> Future[R]:
+    """``work()`` started on a thread of its own when the columns are long (done at once
+    otherwise); ``.result()`` waits for it and raises what it raised."""
+    done: Future[R] = Future()
+
+    def run() -> None:
+        try:
+            done.set_result(work())
+        except BaseException as exc:  # handed to whoever asks for the result
+            done.set_exception(exc)
+
+    if rows < PARALLEL_ROWS or (os.cpu_count() or 1) < 2:
+        run()
+    else:
+        Thread(target=run, name="tuopin-columns", daemon=True).start()
+    return done

@@ -22,7 +22,7 @@ from tuopin.io.cells import ID_REASONS, Parsed, parse
 from tuopin.io.problems import Problem
 from tuopin.io.readers import RawFile, file_error
 from tuopin.io.schema import Field, Kind, fields
-from tuopin.io.threads import map_columns
+from tuopin.io.threads import in_background, map_columns
 from tuopin.io.validate_funds import FUND_RULES
 
 
@@ -125,9 +125,11 @@ def validate_file(raw: RawFile, kind: Kind, *, today: date) -> Validated:
     return result
 
 
-def _duplicates(result: Validated, names: tuple[str, ...], reason: str) -> None:
-    """Report every row whose key repeats an earlier row's, naming the earlier row."""
-    if _all_distinct(result.table, names):
+def _duplicates(result: Validated, names: tuple[str, ...], reason: str,
+                distinct: bool | None = None) -> None:
+    """Report every row whose key repeats an earlier row's, naming the earlier row
+    (``distinct``: whether the keys are known to be all different, if counted already)."""
+    if distinct if distinct is not None else _all_distinct(result.table, names):
         return  # the usual file: no row needs looking at
     columns = [result.table.column(name).to_pylist() for name in names]
     first: dict[tuple[object, ...], int] = {}
@@ -191,12 +193,17 @@ def _check_households(result: Validated, today: date) -> None:
 
 def _check_members(result: Validated, today: date) -> None:
     """ID numbers unique in the file; sex and birth date agree with the ID (or come from it)."""
-    _duplicates(result, ("id_number",), "The same ID number is already on row {other}.")
     t = result.table
+    # the two counts of distinct keys run beside the reading of the ID numbers
+    counted = in_background(lambda: (_all_distinct(t, ("id_number",)), _heads_distinct(t)),
+                            rows=t.num_rows)
     ids = pc.fill_null(t.column("id_number"), "0" * 18)
     id_sex = pc.if_else(_odd(ids), Sex.MALE.value, Sex.FEMALE.value)
     id_birth = pc.strptime(pc.utf8_slice_codeunits(ids, 6, 14), format="%Y%m%d", unit="s",
                            error_is_null=True).cast(pa.date32())
+    ids_distinct, heads_distinct = counted.result()
+    _duplicates(result, ("id_number",), "The same ID number is already on row {other}.",
+                ids_distinct)
     sex = t.column("sex")
     birth = t.column("birth_date")
     valid_id = _valid_id_mask(result)
@@ -219,7 +226,7 @@ def _check_members(result: Validated, today: date) -> None:
     for i in np.flatnonzero(pc.greater(deceased, pa.scalar(today)).fill_null(False).to_numpy()):
         result.add(int(i), "deceased_date", "The date is in the future.")
     result.table = t
-    _one_head_per_household(result)
+    _one_head_per_household(result, heads_distinct)
 
 
 def _odd(ids: pa.Array) -> pa.Array:
@@ -239,10 +246,15 @@ def _valid_id_mask(result: Validated) -> np.ndarray:
     return present & ~np.isin(result.rows, np.fromiter(bad_rows, dtype=np.int64))
 
 
-def _one_head_per_household(result: Validated) -> None:
-    heads_only = result.table.filter(pc.equal(result.table.column("relation"),
-                                              Relation.HEAD.value).fill_null(False))
-    if _all_distinct(heads_only, ("household_number",)):
+def _heads_distinct(table: pa.Table) -> bool:
+    """Whether no household has two heads in the file."""
+    heads_only = table.filter(pc.equal(table.column("relation"),
+                                       Relation.HEAD.value).fill_null(False))
+    return _all_distinct(heads_only, ("household_number",))
+
+
+def _one_head_per_household(result: Validated, distinct: bool) -> None:
+    if distinct:
         return
     numbers = result.table.column("household_number").to_pylist()
     relations = result.table.column("relation").to_pylist()
