@@ -20,6 +20,14 @@ R = TypeVar("R")
 PARALLEL_ROWS = 50_000
 
 
+def _cores() -> int:
+    """The processors this process may run on (a container's share, not the host's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def map_columns(work: Callable[[T], R], items: Iterable[T], *, rows: int) -> list[R]:
     """``[work(item) for item in items]``, in threads when the columns are long.
 
@@ -27,7 +35,7 @@ def map_columns(work: Callable[[T], R], items: Iterable[T], *, rows: int) -> lis
     the same as on one thread; the first exception raised by ``work`` is raised here.
     """
     items = list(items)
-    workers = min(os.cpu_count() or 1, len(items))
+    workers = min(_cores(), len(items))
     if rows < PARALLEL_ROWS or workers < 2:
         return [work(item) for item in items]
     with ThreadPoolExecutor(workers, thread_name_prefix="tuopin-columns") as pool:
@@ -45,7 +53,7 @@ def in_background(work: Callable[[], R], *, rows: int) -> Future[R]:
         except BaseException as exc:  # handed to whoever asks for the result
             done.set_exception(exc)
 
-    if rows < PARALLEL_ROWS or (os.cpu_count() or 1) < 2:
+    if rows < PARALLEL_ROWS or _cores() < 2:
         run()
     else:
         Thread(target=run, name="tuopin-columns", daemon=True).start()
