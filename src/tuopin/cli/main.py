@@ -39,6 +39,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # click's plain help: typer's rich help imports rich's markdown and pygments (~130
+    # modules), a fifth of `tuopin --help` warm and most of it from a cold disk
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 120},
 )
 
 

@@ -32,6 +32,14 @@ VERSIONS = "src/tuopin/storage/migrations/versions"
 HOUSEHOLDS, SEED = 24, 8
 GZIP_ABOVE = 200 * 1024
 PASSWORD = "upgrade-fixture-password-1"  # noqa: S105 - a throwaway store's account
+# a command's row in `--help`: typer's rich panel ("│ name  …", older commits) or click's
+# plain list ("  name  …", from 0013 on)
+COMMAND_ROW = r"^(?:│ |  )(\w[\w-]*) "
+
+
+def listed(help_text: str) -> str:
+    """The commands part of a help text (plain help lists the options above it)."""
+    return help_text.split("Commands", 1)[-1]
 
 
 def git(*args: str) -> str:
@@ -98,7 +106,7 @@ class Old:
 
     def _commands(self) -> set[str]:
         text = self.python("from tuopin.cli.main import main; main()", "--help")
-        return set(re.findall(r"^│ (\w[\w-]*) ", text, re.M))
+        return set(re.findall(COMMAND_ROW, listed(text), re.M))
 
     def has(self, command: str, sub: str | None = None) -> bool:
         if command not in self.commands:
@@ -106,7 +114,7 @@ class Old:
         if sub is None:
             return True
         text = self.python("from tuopin.cli.main import main; main()", command, "--help")
-        return re.search(rf"^│ {sub} ", text, re.M) is not None
+        return sub in re.findall(COMMAND_ROW, listed(text), re.M)
 
     def query(self, sql: str) -> list[tuple]:
         with sqlite3.connect(self.db) as con:
