@@ -12,9 +12,10 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
 import typer.main
 
-from tuopin.cli import exits_cmd
+from tuopin.cli import exits_cmd, main
 from tuopin.cli.main import app
 from tuopin.services.exits import household_exits
 
@@ -101,3 +102,27 @@ def test_a_command_that_needs_no_store_imports_none() -> None:
 
 def test_the_default_standard_of_exits_is_the_services() -> None:
     assert exits_cmd.EXIT_STANDARD == household_exits.DEFAULT_STANDARD
+
+
+def test_the_root_options_that_take_a_value_are_the_ones_skipped_to_find_the_command() -> None:
+    root = typer.main.get_command(app)
+    taking = {name for param in root.params if not getattr(param, "is_flag", True)
+              for name in param.opts}
+    assert taking == set(main.ROOT_VALUE_OPTIONS)
+
+
+@pytest.mark.parametrize("argv", [["summary"], ["--operator", "summary", "summary"],
+                                  ["--database-url=sqlite://", "--debug", "summary", "--help"]])
+def test_a_run_builds_only_the_command_it_names(argv: list[str]) -> None:
+    assert list(typer.main.get_command(main.narrowed(argv)).commands) == ["summary"]
+
+
+@pytest.mark.parametrize("argv", [[], ["--help"], ["--operator", "x"], ["summry"]])
+def test_the_root_help_and_an_unknown_name_get_every_command(argv: list[str]) -> None:
+    assert main.narrowed(argv) is app
+
+
+def test_every_command_is_found_by_its_name() -> None:
+    top = sorted({path[0] for path in command_paths()})
+    found = {name: list(typer.main.get_command(main.narrowed([name])).commands) for name in top}
+    assert found == {name: [name] for name in top}

@@ -257,6 +257,15 @@ def test_check_chars_vectorised_agrees_with_check_char(rows: list[str]) -> None:
     assert list(got) == [mod11_2(row) for row in rows]
 
 
+@PROPERTY
+@given(rows=digit_rows)
+def test_check_bytes_vectorised_agrees_with_check_char(rows: list[str]) -> None:
+    # as the importer calls it: digit values of the cells' bytes, in a wider matrix's columns
+    codes = np.frombuffer("".join(row + "X" for row in rows).encode(), np.uint8).reshape(-1, 18)
+    got = idnumber.check_bytes_vectorised((codes - np.uint8(48))[:, :17])
+    assert bytes(got).decode() == "".join(mod11_2(row) for row in rows)
+
+
 def test_check_chars_vectorised_handles_no_rows() -> None:
     assert idnumber.check_chars_vectorised(np.zeros((0, 17), dtype=np.int64)).shape == (0,)
 

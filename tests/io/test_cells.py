@@ -160,6 +160,8 @@ GOOD = [
     (M, "id_number", "110105 19491231 002X", "11010519491231002X"),
     (M, "id_number", " 440524188001010014 ", "440524188001010014"),
     (M, "id_number", with_check("62112120261129002"), with_check("62112120261129002")),
+    (M, "id_number", with_check("11010520000229002"), with_check("11010520000229002")),  # 400
+    (M, "id_number", with_check("11010519960229002"), with_check("11010519960229002")),
 ]
 
 
@@ -270,6 +272,8 @@ BAD = [
     (M, "id_number", with_check("00010519491231002"), ID_REASONS["id_address"]),
     (M, "id_number", with_check("11010519490230002"), ID_REASONS["id_birth_date"]),
     (M, "id_number", with_check("11010520190229002"), ID_REASONS["id_birth_date"]),
+    (M, "id_number", with_check("11010519000229002"), ID_REASONS["id_birth_date"]),  # 100
+    (M, "id_number", with_check("11010519490431002"), ID_REASONS["id_birth_date"]),
     (M, "id_number", with_check("11010519491331002"), ID_REASONS["id_birth_date"]),
     (M, "id_number", with_check("11010518491231002"), ID_REASONS["id_birth_date"]),
     (M, "id_number", with_check("11010520261130002"), ID_REASONS["id_birth_date"]),  # future

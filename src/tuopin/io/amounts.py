@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tuopin.domain.fen import MORE_THAN_FEN, NOT_AN_AMOUNT
-from tuopin.io.cells import Parsed, _flag, _stripped
+from tuopin.io.blanks import stripped
+from tuopin.io.cells import Parsed, _flag
 from tuopin.io.schema import Field
 
 # at most 15 digits of yuan: every amount fits int64 fen with room to add them up
@@ -22,7 +23,7 @@ SUB_FEN_RE = r"^[+-]?(\d{1,3}(,\d{3})+|\d+)\.\d{3,}$"
 
 def parse_fen(cells: pa.Array, spec: Field) -> Parsed:
     """A column of yuan as int64 fen; every cell that is not an amount is a bad cell."""
-    text = _stripped(cells)
+    text = stripped(cells)
     ok = pc.match_substring_regex(text, AMOUNT_RE)
     good = pc.if_else(ok, pc.replace_substring(text, ",", ""), pa.scalar(None, pa.string()))
     parts = pc.extract_regex(good, r"^(?P<sign>[+-]?)(?P<yuan>\d+)(?:\.(?P<fen>\d*))?$")
