@@ -11,10 +11,11 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.dialects import postgresql
 
 from tuopin.storage import migrate
 from tuopin.storage.db import make_engine
-from tuopin.storage.models import Base
+from tuopin.storage.models import Base, MemberRecord
 
 # PostgreSQL-only prefix-search indexes (migration 0005), not declared in the models
 PG_ONLY = {"ix_household_number_pattern", "ix_member_name_pattern"}
@@ -57,6 +58,20 @@ def test_a_member_found_by_name_on_postgresql_uses_the_prefix_index(pg_url: str)
     engine.dispose()
     for query, plan in plans.items():
         assert "ix_member_name_pattern" in plan, (query, plan)
+
+
+def test_member_id_numbers_compare_byte_by_byte_on_postgresql(pg_url: str) -> None:
+    # 0014: whatever the database's collation, ID numbers skip strcoll (the models say so
+    # too, but alembic's comparison above does not look at collations)
+    engine = make_engine(pg_url)
+    with engine.connect() as conn:
+        collation = conn.execute(text(
+            "SELECT collation_name FROM information_schema.columns "
+            "WHERE table_name = 'member' AND column_name = 'id_number'")).scalar_one()
+    engine.dispose()
+    assert collation == "C"
+    assert MemberRecord.__table__.c.id_number.type.dialect_impl(
+        postgresql.dialect()).collation == "C"
 
 
 def test_the_store_is_at_the_newest_revision(engine: Engine) -> None:

@@ -63,7 +63,9 @@ class MemberRecord(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
-    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    # bytewise on PostgreSQL whatever the database's collation (migration 0014)
+    id_number: Mapped[str] = mapped_column(
+        String(18).with_variant(String(18, collation="C"), "postgresql"), unique=True)
     name: Mapped[str] = mapped_column(String(64), index=True)
     sex: Mapped[str] = mapped_column(String(8))
     birth_date: Mapped[date] = mapped_column(Date)
