@@ -10,11 +10,13 @@ cell-by-cell path, so the results are the same either way.
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-Column = pa.Array | pa.ChunkedArray
+Column: TypeAlias = pa.Array | pa.ChunkedArray
 
 _NULL = pa.scalar(None, pa.string())
 
