@@ -3,6 +3,7 @@ a token for every persona."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from tuopin.server import create_server
 from tuopin.services.access import tokens, users
 from tuopin.services.access.principal import Principal
-from tuopin.storage.models import UserRecord
+from tuopin.storage.models import AuditEventRecord, UserRecord
 from web.conftest import Inline, web_template, web_url  # noqa: F401  (fixtures)
 from web.personas import CHEAP, PERSONAS, TODAY_, settings_for
 
@@ -28,6 +29,16 @@ def principal_of(app: FastAPI, persona: str) -> Principal:
         record = db.scalars(select(UserRecord).where(
             UserRecord.username == persona.replace("_", "-"))).one()
         return users.principal_of(db, user=users.user_of(record))
+
+
+def exports_recorded(app: FastAPI) -> list[tuple[str, str, dict[str, Any]]]:
+    """The export events of the audit trail: (actor, file, what the event says)."""
+    with app.state.web.sessions() as db:
+        rows = db.execute(select(AuditEventRecord.actor, AuditEventRecord.entity_id,
+                                 AuditEventRecord.after)
+                          .where(AuditEventRecord.action == "export")
+                          .order_by(AuditEventRecord.id)).all()
+    return [(actor, name, json.loads(after)) for actor, name, after in rows]
 
 
 def token_for(app: FastAPI, persona: str, **options: Any) -> str:

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from api.conftest import ALL, principal_of
+from api.conftest import ALL, exports_recorded, principal_of
 from tuopin.api.schemas import Household, Member, Survey
 from tuopin.domain.fen import fen_text
 from tuopin.io.schema import Kind
@@ -233,3 +233,26 @@ def test_an_export_holds_only_the_principals_region(api_for: Api, persona: str,
             assert rows and {str(r[column])[:len(region)] for r in rows} == {region}, kind
     projects = both(client, "projects")
     assert projects and {str(p["region_code"])[:len(region)] for p in projects} == {region}
+
+
+def test_every_export_is_on_the_audit_trail_and_a_refused_one_is_not(
+        server: FastAPI, api_for: Api) -> None:
+    cadre, officer = api_for("village_cadre"), api_for("county_officer")
+    feed = cadre.get("/changes").json()
+    assert read(cadre.get("/export/members?format=csv"))
+    assert read(officer.get(f"/export/households?format=parquet&region={VILLAGE}"))
+    refused = cadre.get(f"/export/members?region={OTHER_VILLAGE}")  # beside the cadre's
+    assert refused.status_code == 403
+    assert api_for("helper").get("/export/members").status_code == 403
+    cadre_scope = principal_of(server, "village_cadre").scope.region_code
+    officer_scope = principal_of(server, "county_officer").scope.region_code
+    assert exports_recorded(server) == [
+        ("api:village-cadre", "members.csv",
+         {"kind": "members", "format": "csv", "region": "", "run": None,
+          "scope": cadre_scope, "masked": True}),
+        ("api:county-officer", f"households-{VILLAGE}.parquet",
+         {"kind": "households", "format": "parquet", "region": VILLAGE, "run": None,
+          "scope": officer_scope, "masked": False}),
+    ]
+    # an export changes no record: the changes feed has nothing new
+    assert cadre.get(f"/changes?since={feed['next']}").json()["items"] == []

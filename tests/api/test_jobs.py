@@ -22,7 +22,7 @@ from httpx2 import Response
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from api.conftest import ALL, principal_of
+from api.conftest import ALL, exports_recorded, principal_of
 from tuopin.domain.enums import JobState
 from tuopin.domain.errors import Message
 from tuopin.i18n import gettext
@@ -336,6 +336,16 @@ def test_an_export_job_makes_the_file_the_streamed_export_gives(
     # a supervisor may fetch it too; another village's cadre finds nothing
     assert api_for("admin").get(absolute(found["file"])).content == download.content
     problem(api_for("other_cadre").get(absolute(found["file"])), 404, "not-found")
+
+
+def test_an_export_job_is_audited_when_it_reads_the_rows_not_when_it_is_queued(
+        server: FastAPI, api_for: Api) -> None:
+    job = started(start(api_for("village_cadre"), "export"))
+    assert exports_recorded(server) == []  # queued: the request checked, nothing read yet
+    run(server, job["id"])
+    recorded = exports_recorded(server)
+    assert [(actor, name, what["kind"], what["masked"]) for actor, name, what in recorded] == [
+        ("api:village-cadre", "households.csv", "households", True)]
 
 
 def test_a_funds_check_job_makes_an_xlsx_of_the_findings(server: FastAPI,

@@ -116,6 +116,21 @@ def test_export_re_imports_unchanged(loaded: str, tmp_path: Path) -> None:
             assert code == 0 and (result["inserted"], result["updated"]) == (0, 0), (kind, fmt)
 
 
+def test_an_export_is_on_the_audit_trail_with_its_rows(loaded: str, tmp_path: Path) -> None:
+    code, _, _ = tuopin(loaded, "--operator", "wang", "export", "members", "--region",
+                        "621121001", "--out", str(tmp_path / "members.csv"))
+    assert code == 0
+    with (tmp_path / "members.csv").open(encoding="utf-8-sig") as handle:
+        written = len(list(csv.DictReader(handle)))
+    code, out, _ = tuopin(loaded, "audit", "log", "--entity", "export", "--format", "json")
+    (event,) = json.loads(out)
+    assert (event["actor"], event["action"], event["entity_id"]) == (
+        "cli:wang", "export", "members")
+    assert json.loads(event["after"]) == {"kind": "members", "rows": written,
+                                          "scope": "621121001000", "masked": False}
+    assert written > 0
+
+
 def test_template_writes_a_workbook(tmp_path: Path) -> None:
     out = tmp_path / "members.xlsx"
     result = runner.invoke(app, ["template", "members", "--out", str(out)])

@@ -55,6 +55,7 @@ from tuopin.services.access import accounts, demo_accounts, masking, tokens, use
 from tuopin.services.access.policy import RULES, Action, policy_of
 from tuopin.services.access.principal import Principal
 from tuopin.services.assessment import runs
+from tuopin.services.exchange import export as bulk_export
 from tuopin.services.exits import household_exits as exits
 from tuopin.services.funds import pages as fund_pages
 from tuopin.services.imports import files, synthetic, uploads
@@ -66,6 +67,7 @@ from tuopin.services.monitoring import clearance
 from tuopin.services.ops import backup, prune, restore
 from tuopin.services.plans import evidence, household_plans, ledger, revisions
 from tuopin.services.plans.evidence import EvidenceFile, EvidenceStore
+from tuopin.services.registry import exports as registry_exports
 from tuopin.services.registry import households as household_edits
 from tuopin.services.registry import registration
 from tuopin.services.registry import surveys as survey_entry
@@ -476,6 +478,11 @@ WRITES: dict[str, Call] = {
         db, principal=p, kind="households"),
     "jobs.starts.start_funds_check": lambda db, p, w: job_starts.start_funds_check(
         db, principal=p, as_of=TODAY, today=TODAY),
+    # an export writes its audit event: who took which file
+    "exchange.export.open_export": lambda db, p, w: bulk_export.open_export(
+        db, principal=p, kind=bulk_export.ExportKind.MEMBERS, fmt=bulk_export.ExportFormat.CSV),
+    "registry.exports.export_table": lambda db, p, w: registry_exports.export_table(
+        db, principal=p, kind=Kind.MEMBERS),
 }
 # the action each row's call performs (a monitoring step: the step to VISITED)
 ACTIONS = {name: action for name, function in service_functions()
@@ -563,6 +570,8 @@ NOT_REGIONAL = {"imports.synthetic.load_synthetic", "assessment.runs.record",
                 # a job works in its starter's own region (and is theirs)
                 "jobs.queue.start", "jobs.starts.start_assessment", "jobs.starts.start_export",
                 "jobs.starts.start_funds_check",
+                # an export holds the exporter's own region; its event is theirs
+                "exchange.export.open_export", "registry.exports.export_table",
                 # the server's files and database as a whole: an administrator's
                 "ops.prune.prune", "ops.backup.create", "ops.restore.restore"}
 

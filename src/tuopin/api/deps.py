@@ -53,6 +53,18 @@ async def get_db(request: Request, state: StateDep) -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
+async def get_writing_db(state: StateDep) -> AsyncIterator[Session]:
+    """A writing transaction for a GET that appends to the audit trail (an export). A read's
+    transaction is deferred on SQLite: it could not take the write lock once another writer
+    had committed after its first read; this one waits for the lock when it begins, as a
+    POST's does. Committed, like the request's, before the response goes out."""
+    async with request_transaction(state.sessions) as db:
+        yield db
+
+
+WritingSessionDep = Annotated[Session, Depends(get_writing_db, scope="function")]
+
+
 def get_principal(request: Request, state: StateDep, db: SessionDep,
                   credentials: Annotated[HTTPAuthorizationCredentials | None,
                                          Depends(bearer)]) -> Principal:

@@ -213,8 +213,11 @@ def export_command(
     from tuopin.services.registry import exports
 
     cli = context.get(ctx)
-    with working(f"exporting {kind.value}"), cli.session() as db:
-        table = exports.export_table(db, kind=kind, principal=cli.principal(region))
+    with working(f"exporting {kind.value}"):
+        # read and audited in one transaction, committed before the file is written: on
+        # SQLite the store's write lock is not held while the file is
+        with cli.session() as db, db.begin():
+            table = exports.export_table(db, kind=kind, principal=cli.principal(region))
         written = writers.write_table(table, out, fmt=writers.detect_format(out, fmt))
     Console(stderr=True).print(f"{written} {kind.value} rows written to {out}")
 

@@ -72,6 +72,15 @@ def record(
     record_many(db, [Change(actor, action, entity, entity_id, before, after)], clock=clock)
 
 
+def record_export(db: Session | Connection, *, actor: str, filename: str, masked: bool,
+                  **what: Any) -> None:
+    """One event for one exported file: who took it, its name, whether personal numbers
+    were masked, and ``what`` it held (kind, format, region, rows...). No record changed: the
+    changes feed does not read these."""
+    record(db, actor=actor, action="export", entity="export", entity_id=filename,
+           after={**what, "masked": masked})
+
+
 def record_many(db: Session | Connection, changes: Iterable[Change], *,
                 clock: Clock = utc_now, batch: int = 5_000) -> int:
     """Append events in order inside the caller's transaction: the head is locked and

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 
-from tuopin.api.deps import PrincipalDep, SessionDep
+from tuopin.api.deps import PrincipalDep, SessionDep, WritingSessionDep
 from tuopin.api.paging import decode_cursor, encode_cursor
 from tuopin.api.schemas_exchange import ChangeFeed
 from tuopin.services.exchange import changes, export
@@ -30,7 +30,7 @@ FILES: dict[int | str, dict[str, Any]] = {200: {
 
 @router.get("/export/{kind}", response_class=StreamingResponse, response_model=None,
             responses=FILES)
-def export_kind(db: SessionDep, principal: PrincipalDep,
+def export_kind(db: WritingSessionDep, principal: PrincipalDep,
                 kind: Annotated[ExportKind, Path(description="What to export")],
                 format: Annotated[ExportFormat, Query(description="csv or parquet")] =
                 ExportFormat.CSV,
@@ -41,7 +41,7 @@ def export_kind(db: SessionDep, principal: PrincipalDep,
     results (of ``run``), funds, projects, disbursements (payments). The registry's files
     have the importer's columns (households and members then their ``id`` and ``version``),
     so that an export re-imports; personal numbers are masked for roles that do not see
-    them."""
+    them. Every export is in the audit trail (who, which file, masked or not)."""
     found = export.open_export(db, principal=principal, kind=kind, fmt=format, region=region,
                                run=run)
     return StreamingResponse(found.chunks, media_type=found.media_type, headers={

@@ -35,8 +35,8 @@ from tuopin.domain.errors import NotFound
 from tuopin.i18n import N_
 from tuopin.io.formulas import is_text, quoted, quoted_name
 from tuopin.io.schema import FieldType, Kind, fields
-from tuopin.services import records
-from tuopin.services.access.policy import Action, reads
+from tuopin.services import audit, records
+from tuopin.services.access.policy import Action, changes
 from tuopin.services.access.principal import Principal
 from tuopin.services.exchange.masks import masked
 from tuopin.services.registry.exports import ARROW_TYPES
@@ -192,13 +192,19 @@ def _prefixed(column: Any, region: str | None) -> ColumnElement[bool]:
     return true() if not region else column.startswith(region, autoescape=True)
 
 
-@reads(Action.EXPORT)
+@changes(Action.EXPORT)
 def open_export(db: Session, *, principal: Principal, kind: ExportKind, fmt: ExportFormat,
-                region: str | None = None, run: int | None = None) -> Export:
+                region: str | None = None, run: int | None = None,
+                audited: bool = True) -> Export:
     """Check the request (NotFound, PermissionDenied now, before any byte is sent) and
     return the file to stream; its rows are read when ``chunks`` is iterated, from the
-    engine behind ``db``, in their own read transaction."""
-    records.region_filter(principal, region)
+    engine behind ``db``, in their own read transaction.
+
+    The export is audited in ``db``'s transaction (who, what, which region, masked or not):
+    personal data leaving the store is on the record, as a revealed number is. ``audited``
+    False only checks the request: a queued export is audited when its job reads the rows.
+    """
+    region = records.region_filter(principal, region)
     if kind is ExportKind.RESULTS:
         plan = _results_plan(db, principal, region, run)
         name = f"results-{run}"
@@ -216,7 +222,13 @@ def open_export(db: Session, *, principal: Principal, kind: ExportKind, fmt: Exp
     batches = _batches(url.render_as_string(hide_password=False), plan,
                        mask=not principal.sees_identifiers)
     chunks = writer(plan, batches)
-    return Export(kind, fmt, f"{name}.{fmt.value}", MEDIA_TYPES[fmt], chunks)
+    filename = f"{name}.{fmt.value}"
+    if audited:
+        audit.record_export(db, actor=principal.actor, filename=filename,
+                            masked=not principal.sees_identifiers, kind=kind.value,
+                            format=fmt.value, region=region or "",
+                            scope=principal.scope.region_code or "", run=run)
+    return Export(kind, fmt, filename, MEDIA_TYPES[fmt], chunks)
 
 
 def _batches(url: str, plan: Plan, *, mask: bool) -> Iterator[pa.RecordBatch]:

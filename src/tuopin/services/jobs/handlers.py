@@ -88,7 +88,7 @@ def export(ctx: JobContext) -> Outcome:
     from tuopin.services.exchange.export import ExportFormat, ExportKind, open_export
 
     args = ctx.args
-    with ctx.env.sessions() as db:
+    with ctx.env.sessions() as db, db.begin():  # the export's audit event
         found = open_export(db, principal=ctx.principal, kind=ExportKind(args["kind"]),
                             fmt=ExportFormat(args.get("format", "csv")),
                             region=args.get("region") or None, run=args.get("run"))

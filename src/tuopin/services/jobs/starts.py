@@ -54,7 +54,8 @@ def start_export(db: Session, *, principal: Principal, kind: str, fmt: str = "cs
     if chosen is ExportKind.RESULTS and run is None:
         raise RuleBroken(RUN_NEEDED)
     # what the export will check (the run, the region), checked now: no row is read yet
-    open_export(db, principal=principal, kind=chosen, fmt=form, region=region, run=run)
+    open_export(db, principal=principal, kind=chosen, fmt=form, region=region, run=run,
+                audited=False)  # audited when the job reads the rows
     return queue.start(db, principal=principal, kind=JobKind.EXPORT, clock=clock, args={
         "kind": chosen.value, "format": form.value, "region": region, "run": run})
 

@@ -13,8 +13,8 @@ from tuopin.domain import regions
 from tuopin.domain.fen import fen_text
 from tuopin.domain.scope import Scope
 from tuopin.io.schema import FUND_KINDS, FieldType, Kind, fields
-from tuopin.services import records
-from tuopin.services.access.policy import Action, reads
+from tuopin.services import audit, records
+from tuopin.services.access.policy import Action, changes
 from tuopin.services.access.principal import Principal
 from tuopin.storage.models import (
     AllocationRecord,
@@ -95,10 +95,18 @@ def _query(kind: Kind, scope: Scope) -> Select:
     )
 
 
-@reads(Action.EXPORT)
+@changes(Action.EXPORT)
 def export_table(db: Session, *, principal: Principal, kind: Kind) -> pa.Table:
     """The records of ``kind`` in ``principal``'s scope as an Arrow table with the import
-    columns (a helper's scope: their households only)."""
+    columns (a helper's scope: their households only), audited in ``db``'s transaction."""
+    table = _export_table(db, principal, kind)
+    audit.record_export(db, actor=principal.actor, filename=kind.value,
+                        masked=not principal.sees_identifiers, kind=kind.value,
+                        scope=principal.scope.region_code or "", rows=table.num_rows)
+    return table
+
+
+def _export_table(db: Session, principal: Principal, kind: Kind) -> pa.Table:
     rows = db.execute(_query(kind, principal.scope)).all()
     columns: dict[str, list[Any]] = {f.name: [] for f in fields(kind)}
     for row in rows:
