@@ -163,4 +163,12 @@ def test_synth_writes_files_and_loads_into_the_database(sqlite_url: str, tmp_pat
     assert code == 0
     assert (tmp_path / "s" / "members.csv").exists()
     code, out, _ = tuopin(sqlite_url, "summary", "--format", "json")
-    assert json.loads(out)["households"] == 300
+    summary = json.loads(out)
+    assert summary["households"] == 300
+    # the living, as the region tree counts them; the dead apart
+    code, out, _ = tuopin(sqlite_url, "regions", "--format", "json", "--depth", "1")
+    (province,) = json.loads(out)
+    with (tmp_path / "s" / "members.csv").open(encoding="utf-8") as handle:
+        dead = sum(1 for row in csv.DictReader(handle) if row["deceased_date"])
+    assert dead > 0 and summary["deceased_members"] == dead
+    assert summary["members"] == province["members"]

@@ -28,7 +28,8 @@ def init_command(ctx: typer.Context) -> None:
 
 def summary_command(ctx: typer.Context, region: RegionOpt = None,
                     fmt: FormatOpt = OutputFormat.TABLE) -> None:
-    """Counts of the registry: regions, households, members, surveys, helpers."""
+    """Counts of the registry: regions, households, members (living; the deceased apart),
+    surveys, helpers."""
     from tuopin.services.registry import queries as registry
 
     cli = context.get(ctx)

@@ -150,13 +150,17 @@ class RegistryRepository:
         """Totals of the registry inside the scope."""
         in_scope = in_region(self.scope, H.village_code)
         households = select(func.count(H.id)).where(in_scope)
-        members = select(func.count(M.id)).join(H, H.id == M.household_id).where(in_scope)
+        # the living, as the region tree counts them; those who died, apart
+        members = (select(func.count(M.id), func.count(M.deceased_date))
+                   .join(H, H.id == M.household_id).where(in_scope))
         surveys = select(func.count(S.id)).join(H, H.id == S.household_id).where(in_scope)
         regions = select(func.count()).select_from(R).where(in_region(self.scope, R.code))
+        everyone, deceased = self.conn.execute(members).one()
         return {
             "regions": self.conn.execute(regions).scalar_one(),
             "households": self.conn.execute(households).scalar_one(),
-            "members": self.conn.execute(members).scalar_one(),
+            "members": everyone - deceased,
+            "deceased_members": deceased,
             "surveys": self.conn.execute(surveys).scalar_one(),
             "helpers": self.helper_count(),
         }

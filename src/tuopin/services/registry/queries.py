@@ -22,7 +22,8 @@ COUNT_KEYS = ("households", "members", "poor", "exited", "monitored")
 
 @reads()
 def summary(db: Session, *, principal: Principal) -> dict[str, int]:
-    """How many regions, households, members, surveys and helpers are registered."""
+    """How many regions, households, living and deceased members, surveys and helpers are
+    registered."""
     repo = RegistryRepository(db, principal.scope)
     totals = repo.counts()
     by_status = repo.status_counts()
