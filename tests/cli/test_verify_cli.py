@@ -87,6 +87,10 @@ def test_the_verification_cycle_from_the_command_line(url: str, tmp_path: Path) 
     exported = tuopin(url, "verify", "export", plan, "--out", str(lists), "--format", "csv")
     paths = sorted(lists.glob("*.csv"))
     assert paths and exported.count("households") == len(paths)
+    (taken,) = json.loads(tuopin(url, "audit", "log", "--entity", "export", "--format",
+                                 "json"))  # the lists name the households: on the record
+    assert (taken["actor"], taken["entity_id"]) == ("cli:pinggu", f"plan{plan}-fieldlists")
+    assert len(json.loads(taken["after"])["villages"]) == len(paths)
     filled = county.fill(paths, _truth(url), tmp_path / "filled.csv",
                          on=date.today().isoformat())
     refused = tuopin(url, "verify", "import", plan, str(filled), code=1)

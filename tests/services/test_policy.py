@@ -72,6 +72,7 @@ from tuopin.services.registry import households as household_edits
 from tuopin.services.registry import registration
 from tuopin.services.registry import surveys as survey_entry
 from tuopin.services.verification import draws as verification_draws
+from tuopin.services.verification import fieldlists as verification_lists
 from tuopin.services.verification import findings as verification_findings
 from tuopin.services.verification import plans as verification_plans
 from tuopin.standards.loader import load
@@ -462,6 +463,9 @@ WRITES: dict[str, Call] = {
         verification_findings.import_findings(
             db, principal=p, plan_id=w.verification["released"], path=_findings_file(w),
             today=TODAY),
+    # the field lists name the sampled households: taking them is audited as an export
+    "verification.fieldlists.field_lists": lambda db, p, w: verification_lists.field_lists(
+        db, principal=p, plan_id=w.verification["released"], lang="zh"),
     "ops.backup.create": lambda db, p, w: backup.create(
         w.engine, principal=p, data_dir=w.folder, out=w.folder / "backup"),
     "ops.restore.restore": lambda db, p, w: restore.restore(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -33,7 +34,7 @@ from tuopin.domain.verification import VerificationKind
 from tuopin.services.access import users
 from tuopin.services.verification import draws, findings, plans
 from tuopin.storage.db import make_engine, session_factory
-from tuopin.storage.models import HouseholdRecord, MemberRecord, table_of
+from tuopin.storage.models import AuditEventRecord, HouseholdRecord, MemberRecord, table_of
 from tuopin.web.app import create_app
 from web.personas import (
     CHEAP,
@@ -511,3 +512,19 @@ def test_a_filled_field_list_is_uploaded_all_or_nothing(app: FastAPI,
     assert village.count('data-finding="visited"') == 5
     sample = verifier.get(f"/verification/{OPEN}/sample.csv")
     assert sample.status_code == 200 and sample.text.startswith("position,household_number")
+
+
+def test_taking_a_field_list_is_on_the_audit_trail(app: FastAPI, client_for: Clients) -> None:
+    """The lists name the sampled households' heads: who took which is recorded, as an
+    export; a refused request records nothing."""
+    assert client_for("helper").get(
+        f"/verification/{OPEN}/fieldlists/{VILLAGE}.csv").status_code == 403
+    assert client_for("verifier").get(
+        f"/verification/{OPEN}/fieldlists/{VILLAGE}.xlsx").status_code == 200
+    with app.state.web.sessions() as db:
+        events = db.execute(select(AuditEventRecord.actor, AuditEventRecord.entity_id,
+                                   AuditEventRecord.after)
+                            .where(AuditEventRecord.action == "export")).all()
+    assert [(actor, name, json.loads(after)["villages"], json.loads(after)["rows"])
+            for actor, name, after in events] == [
+        ("web:verifier", f"plan{OPEN}-fieldlists", [VILLAGE], 5)]

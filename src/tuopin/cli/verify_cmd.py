@@ -183,7 +183,7 @@ def verify_export(
     from tuopin.services.verification import fieldlists
 
     cli = context.get(ctx)
-    with cli.session() as db:
+    with cli.session() as db, db.begin():  # the lists' audit event
         lists = fieldlists.field_lists(db, principal=cli.principal(), plan_id=plan,
                                        lang=lang or cli.settings.lang, village=village)
     written = [fieldlists.write_field_list(found, out, file_format.value) for found in lists]

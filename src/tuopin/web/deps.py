@@ -65,6 +65,18 @@ async def get_db(request: Request, state: StateDep) -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
+async def get_writing_db(state: StateDep) -> AsyncIterator[Session]:
+    """A writing transaction for a GET that appends to the audit trail (a file of personal
+    data taken away): a page's deferred transaction could not take SQLite's write lock once
+    another writer had committed after its first read; this one waits for it when it begins,
+    as a form's does. Committed, like the page's, before the response goes out."""
+    async with request_transaction(state.sessions) as db:
+        yield db
+
+
+WritingSessionDep = Annotated[Session, Depends(get_writing_db, scope="function")]
+
+
 def lang_of(conn: HTTPConnection) -> str:
     """The language chosen in this session, else the configured default."""
     chosen = conn.session.get(SESSION_LANG)

@@ -24,7 +24,8 @@ from tuopin.domain.verification import Frame
 from tuopin.i18n import N_, gettext, normalize_lang
 from tuopin.io.schema import FieldType
 from tuopin.io.writers import write_table
-from tuopin.services.access.policy import Action, reads
+from tuopin.services import audit
+from tuopin.services.access.policy import Action, changes
 from tuopin.services.access.principal import Principal
 from tuopin.services.verification.findings import FIELDS, sample_rows
 from tuopin.services.verification.visits import household_context
@@ -67,11 +68,24 @@ def _cell(spec_type: FieldType, enum: type[Titled] | None, value: Any, lang: str
     return value if isinstance(value, date) else str(value)
 
 
-@reads(Action.READ_VERIFICATION)
+@changes(Action.READ_VERIFICATION)
 def field_lists(db: Session, *, principal: Principal, plan_id: int, lang: str,
                 village: str | None = None) -> list[FieldList]:
     """A drawn plan's field lists, one per village in ``principal``'s scope (or only
-    ``village``), for whoever may see its list."""
+    ``village``), for whoever may see its list; audited in ``db``'s transaction as an export
+    (the lists name each sampled household's head and address; the ID is always masked)."""
+    lists = _field_lists(db, principal, plan_id, lang, village)
+    if lists:
+        audit.record_export(db, actor=principal.actor, filename=f"plan{plan_id}-fieldlists",
+                            masked=True, kind="fieldlists",
+                            plan=plan_id, villages=[found.village_code for found in lists],
+                            rows=sum(found.table.num_rows for found in lists),
+                            scope=principal.scope.region_code or "")
+    return lists
+
+
+def _field_lists(db: Session, principal: Principal, plan_id: int, lang: str,
+                 village: str | None) -> list[FieldList]:
     lang = normalize_lang(lang)
     rows = sorted(sample_rows(db, principal=principal, plan_id=plan_id, village=village),
                   key=lambda r: (r["village_code"], r["household_number"]))

@@ -40,7 +40,14 @@ from tuopin.services.verification import (
     plans,
     visits,
 )
-from tuopin.web.deps import LangDep, PrincipalDep, SessionDep, StateDep, TodayDep
+from tuopin.web.deps import (
+    LangDep,
+    PrincipalDep,
+    SessionDep,
+    StateDep,
+    TodayDep,
+    WritingSessionDep,
+)
 from tuopin.web.routes.households import PostedForm
 from tuopin.web.state import WebState
 from tuopin.web.verification_forms import FindingForm, FindingsUpload, PlanForm
@@ -161,8 +168,8 @@ def sample_file(db: SessionDep, principal: PrincipalDep, plan_id: PlanId) -> Res
 
 
 @router.get("/{plan_id}/fieldlists/{code}.{fmt}")
-def field_list(db: SessionDep, principal: PrincipalDep, lang: LangDep, plan_id: PlanId,
-               code: RegionCode, fmt: Annotated[str, Path(pattern="^(xlsx|csv)$")]
+def field_list(db: WritingSessionDep, principal: PrincipalDep, lang: LangDep,
+               plan_id: PlanId, code: RegionCode, fmt: Annotated[str, Path(pattern="^(xlsx|csv)$")]
                ) -> Response:
     """One village's field list, to take to the field and bring back filled in."""
     found = fieldlists.field_lists(db, principal=principal, plan_id=plan_id, lang=lang,
